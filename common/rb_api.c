@@ -1,0 +1,478 @@
+/*  rb_api: the node's local API, where integrators and the CLI submit and
+ *  query. Part of rb_node (see rb_node_priv.h).
+ *
+ *  A request arrives on the API ROUTER as routing frames followed by one
+ *  ApiRequest frame; the reply goes back on the same routing frames, so REQ
+ *  and DEALER clients both work. Requests that change state are applied in
+ *  a child of the node's group transaction and answered only after the
+ *  group commit holds: "accepted" always means "durable". A request that is
+ *  refused is answered at once, and its child transaction leaves no trace.
+ *
+ *  Idempotency: every submitted event carries a client-chosen key. The
+ *  node stores key -> (hash of the submission, outcome) in the same commit,
+ *  so a retry of a request whose reply was lost gets the first outcome back
+ *  with duplicate=true, and a key reused for different content is refused.
+ */
+#include "rb_node_priv.h"
+#include "rb_log.h"
+#include <sodium.h>
+
+#define S_LIST_DEFAULT 1000
+#define S_LIST_MAX 10000
+#define S_LIST_MAX_BYTES (4u << 20)
+#define S_HASH_SIZE 16
+
+//  Idempotency record: hash, event id, seq, recorded_at, destination name.
+typedef struct {
+    uint8_t hash [S_HASH_SIZE];
+    uint8_t event_id [16];
+    uint64_t seq;
+    int64_t recorded_at;
+    char destination [RB_NAME_MAX + 1];
+} s_idem_t;
+
+// ---------------------------------------------------------------------------
+//  Replies
+
+void
+rb_api_reply (rb_node_t *self, zmsg_t **route_p, Regiebus__ApiReply *reply, bool after_commit)
+{
+    reply->version = RB_WIRE_VERSION;
+    zframe_t *body = rb_wire_frame (&reply->base);
+    if (reply->code)
+        self->counters.api_refused [reply->code]++;
+    if (after_commit) {
+        rb_pending_t *p = calloc (1, sizeof *p);
+        p->route = *route_p;
+        p->request_id = reply->request_id;
+        p->body = body;
+        *route_p = NULL;
+        zlist_append (self->pending, p);
+        return;
+    }
+    zmsg_append (*route_p, &body);
+    zmsg_send (route_p, self->api);
+    zmsg_destroy (route_p);
+}
+
+static void
+s_reply_error (rb_node_t *self, zmsg_t **route_p, uint64_t request_id, const rb_refusal_t *why)
+{
+    Regiebus__ApiReply reply = REGIEBUS__API_REPLY__INIT;
+    reply.request_id = request_id;
+    reply.code = (Regiebus__ErrorCode) why->code;
+    reply.field = (char *) why->field;
+    reply.message = (char *) why->message;
+    rb_log_debug ("msg=\"request refused\" code=%s field=\"%s\" detail=\"%s\"",
+                  rb_errname (why->code), why->field, why->message);
+    rb_api_reply (self, route_p, &reply, false);
+}
+
+void
+rb_api_fail_pending (rb_node_t *self, rb_err_t code, const char *message)
+{
+    rb_pending_t *p;
+    while ((p = zlist_pop (self->pending))) {
+        rb_refusal_t why;
+        rb_refuse (&why, code, "", "not committed: %s", message);
+        zframe_destroy (&p->body);
+        s_reply_error (self, &p->route, p->request_id, &why);
+        free (p);
+    }
+}
+
+void
+rb_api_flush (rb_node_t *self)
+{
+    rb_pending_t *p;
+    while ((p = zlist_pop (self->pending))) {
+        zmsg_append (p->route, &p->body);
+        zmsg_send (&p->route, self->api);
+        zmsg_destroy (&p->route);
+        free (p);
+    }
+}
+
+// ---------------------------------------------------------------------------
+//  Submit
+
+static rb_err_t
+s_check_submit (rb_node_t *self, const Regiebus__SubmitRequest *req, rb_refusal_t *r)
+{
+    if (req->n_events == 0)
+        return rb_refuse (r, RB_EMISSING, "events", "events is empty");
+    if (req->n_events > self->config->max_batch_events)
+        return rb_refuse (r, RB_ETOOLARGE, "events", "%zu events is over the limit of %llu per request",
+                          req->n_events, (unsigned long long) self->config->max_batch_events);
+    for (size_t i = 0; i < req->n_events; i++) {
+        char prefix [32];
+        snprintf (prefix, sizeof prefix, "events[%zu]", i);
+        if (rb_wire_submission_check (req->events [i], prefix, self->config->max_payload_bytes, r))
+            return r->code;
+        if (!rb_node_link (self, req->events [i]->destination, NULL)) {
+            char field [64];
+            snprintf (field, sizeof field, "%s.destination", prefix);
+            return rb_refuse (r, RB_EPEER, field, "%s '%s' is not a configured peer", field,
+                              req->events [i]->destination);
+        }
+    }
+    return RB_OK;
+}
+
+static void
+s_hash_submission (const Regiebus__Submission *s, uint8_t hash [S_HASH_SIZE])
+{
+    size_t size = regiebus__submission__get_packed_size (s);
+    uint8_t *packed = malloc (size? size: 1);
+    regiebus__submission__pack (s, packed);
+    crypto_generichash (hash, S_HASH_SIZE, packed, size, NULL, 0);
+    free (packed);
+}
+
+//  Look up a key: RB_OK with *found set, or a storage error.
+static rb_err_t
+s_idem_get (rb_node_t *self, rb_txn_t *txn, const char *key, s_idem_t *out, bool *found)
+{
+    rb_val_t value;
+    rb_err_t rc = rb_txn_get (txn, self->idem, rb_val_str (key), &value);
+    *found = rc == RB_OK;
+    if (rc == RB_ENOTFOUND)
+        return RB_OK;
+    if (!rc && value.size != sizeof *out)
+        return RB_ESTORE;
+    if (!rc)
+        memcpy (out, value.data, sizeof *out);
+    return rc;
+}
+
+//  Apply one submission inside txn; fills accepted (event_id points into idem).
+static rb_err_t
+s_submit_one (rb_node_t *self, rb_txn_t *txn, const Regiebus__Submission *s, size_t i,
+              s_idem_t *idem, Regiebus__Accepted *accepted, rb_refusal_t *r)
+{
+    uint8_t hash [S_HASH_SIZE];
+    s_hash_submission (s, hash);
+    bool found;
+    rb_err_t rc = s_idem_get (self, txn, s->idempotency_key, idem, &found);
+    if (rc)
+        return rb_refuse (r, rc, "", "%s", rb_store_errmsg (self->store));
+    if (found && memcmp (idem->hash, hash, S_HASH_SIZE) != 0) {
+        char field [64];
+        snprintf (field, sizeof field, "events[%zu].idempotency_key", i);
+        return rb_refuse (r, RB_ECONFLICT, field, "%s '%s' was used before for different content",
+                          field, s->idempotency_key);
+    }
+    if (!found) {
+        int64_t now = rb_clock_now_ms (self->clock);
+        memcpy (idem->hash, hash, S_HASH_SIZE);
+        randombytes_buf (idem->event_id, 16);
+        idem->event_id [6] = (idem->event_id [6] & 0x0f) | 0x40;    //  UUID version 4
+        idem->event_id [8] = (idem->event_id [8] & 0x3f) | 0x80;    //  RFC 4122 variant
+        idem->recorded_at = now;
+        snprintf (idem->destination, sizeof idem->destination, "%s", s->destination);
+        Regiebus__Envelope e = REGIEBUS__ENVELOPE__INIT;
+        e.version = RB_WIRE_VERSION;
+        e.event_id.data = idem->event_id;
+        e.event_id.len = 16;
+        e.origin = (char *) self->config->name;
+        e.destination = s->destination;
+        e.case_pseudonym = s->case_pseudonym;
+        e.kind = s->kind;
+        e.occurred_at_ms = s->occurred_at_ms? s->occurred_at_ms: now;
+        e.recorded_at_ms = now;
+        e.causation_id = s->causation_id;
+        e.payload = s->payload;
+        rc = rb_outbox_append (self->outbox, txn, s->destination, &e);
+        idem->seq = e.origin_seq;
+        if (!rc)
+            rc = rb_txn_put (txn, self->idem, rb_val_str (s->idempotency_key),
+                             (rb_val_t) { idem, sizeof *idem });
+        if (rc)
+            return rb_refuse (r, rc, "", "%s", rb_store_errmsg (self->store));
+    }
+    accepted->event_id.data = idem->event_id;
+    accepted->event_id.len = 16;
+    accepted->origin_seq = idem->seq;
+    accepted->recorded_at_ms = idem->recorded_at;
+    accepted->duplicate = found;
+    return RB_OK;
+}
+
+static void
+s_submit (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
+{
+    const Regiebus__SubmitRequest *sub = req->submit;
+    rb_refusal_t why = { 0 };
+    if (s_check_submit (self, sub, &why)) {
+        s_reply_error (self, route_p, req->request_id, &why);
+        return;
+    }
+    size_t n = sub->n_events;
+    s_idem_t *idem = calloc (n, sizeof *idem);
+    Regiebus__Accepted *accepted = calloc (n, sizeof *accepted);
+    Regiebus__Accepted **list = calloc (n, sizeof *list);
+    uint64_t *assigned = calloc (self->link_count + 1, sizeof *assigned);
+    rb_txn_t *child = NULL;
+    rb_err_t rc = rb_node_txn (self);
+    if (!rc)
+        rc = rb_txn_child (self->txn, &child);
+    if (rc)
+        rb_refuse (&why, rc, "", "cannot begin: %s", rb_store_errmsg (self->store));
+    uint64_t fresh = 0;
+    for (size_t i = 0; i < n && !why.code; i++) {
+        regiebus__accepted__init (&accepted [i]);
+        list [i] = &accepted [i];
+        if (s_submit_one (self, child, sub->events [i], i, &idem [i], &accepted [i], &why) == RB_OK
+        &&  !accepted [i].duplicate) {
+            int index;
+            rb_node_link (self, sub->events [i]->destination, &index);
+            assigned [index] = idem [i].seq;
+            fresh++;
+        }
+    }
+    if (!why.code && (rc = rb_txn_commit (&child)))
+        rb_refuse (&why, rc, "", "%s", rb_store_errmsg (self->store));
+    rb_txn_destroy (&child);
+    if (why.code)
+        s_reply_error (self, route_p, req->request_id, &why);
+    else {
+        for (int i = 0; i < self->link_count; i++)
+            if (assigned [i] > self->assigned [i])
+                self->assigned [i] = assigned [i];
+        self->counters.api_accepted += fresh;
+        self->counters.api_duplicates += n - fresh;
+        Regiebus__SubmitReply result = REGIEBUS__SUBMIT_REPLY__INIT;
+        result.n_accepted = n;
+        result.accepted = list;
+        Regiebus__ApiReply reply = REGIEBUS__API_REPLY__INIT;
+        reply.request_id = req->request_id;
+        reply.result_case = REGIEBUS__API_REPLY__RESULT_SUBMIT;
+        reply.submit = &result;
+        rb_api_reply (self, route_p, &reply, true);
+    }
+    free (assigned);
+    free (list);
+    free (accepted);
+    free (idem);
+}
+
+// ---------------------------------------------------------------------------
+//  Status
+
+#define S_COUNTER_MAX (8 + 2 * RB_ERR_COUNT)
+
+static void
+s_status (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
+{
+    rb_txn_t *txn = NULL;
+    if (rb_txn_begin (self->store, false, &txn)) {
+        rb_refusal_t why;
+        rb_refuse (&why, RB_ESTORE, "", "cannot read: %s", rb_store_errmsg (self->store));
+        s_reply_error (self, route_p, req->request_id, &why);
+        return;
+    }
+    int64_t now = rb_clock_now_ms (self->clock);
+    int64_t mono = rb_clock_mono_ms ();
+    int n = self->link_count;
+    Regiebus__PeerStatus *peers = calloc (n + 1, sizeof *peers);
+    Regiebus__PeerStatus **peer_list = calloc (n + 1, sizeof *peer_list);
+    for (int i = 0; i < n; i++) {
+        rb_link_t *link = self->links [i];
+        rb_link_stats_t *s = rb_link_stats (link);
+        Regiebus__PeerStatus *p = &peers [i];
+        regiebus__peer_status__init (p);
+        peer_list [i] = p;
+        p->name = (char *) rb_link_name (link);
+        p->endpoint = (char *) rb_config_peer (self->config, p->name)->endpoint;
+        p->up = s->up;
+        p->queue_depth = s->assigned - s->acked;
+        int64_t oldest = rb_outbox_oldest (self->outbox, txn, p->name);
+        p->oldest_unacked_age_ms = oldest? now - oldest: 0;
+        p->last_assigned_seq = s->assigned;
+        p->acked_seq = s->acked;
+        p->received_seq = s->received;
+        p->retransmits = s->retransmits;
+        p->duplicates = s->duplicates;
+        p->gaps = s->gaps;
+        p->last_heard_ms = s->heard_mono_ms? now - (mono - s->heard_mono_ms): 0;
+        p->refused = s->refused;
+        p->rtt_ms = s->rtt_ms;
+    }
+    rb_txn_destroy (&txn);
+    Regiebus__Counter counters [S_COUNTER_MAX], *counter_list [S_COUNTER_MAX];
+    char names [S_COUNTER_MAX][48];
+    size_t c = 0;
+    const rb_counters_t *k = &self->counters;
+    #define COUNT(label_, value_) do { \
+        regiebus__counter__init (&counters [c]); \
+        snprintf (names [c], sizeof names [c], "%s", label_); \
+        counters [c].name = names [c]; counters [c].value = (value_); \
+        counter_list [c] = &counters [c]; c++; } while (0)
+    COUNT ("api_requests", k->api_requests);
+    COUNT ("api_accepted", k->api_accepted);
+    COUNT ("api_duplicates", k->api_duplicates);
+    COUNT ("link_batches", k->link_batches);
+    COUNT ("link_received", k->link_received);
+    COUNT ("link_duplicates", k->link_duplicates);
+    COUNT ("link_gaps", k->link_gaps);
+    COUNT ("auth_failures", k->auth_failures);
+    for (int e = 1; e < RB_ERR_COUNT; e++) {
+        char label [48];
+        snprintf (label, sizeof label, "api_refused_%s", rb_errname (e));
+        COUNT (label, k->api_refused [e]);
+        snprintf (label, sizeof label, "link_refused_%s", rb_errname (e));
+        COUNT (label, k->link_refused [e]);
+    }
+    #undef COUNT
+    Regiebus__StatusReply status = REGIEBUS__STATUS_REPLY__INIT;
+    status.node = (char *) self->config->name;
+    status.role = (char *) self->config->role;
+    status.now_ms = now;
+    status.test_clock = rb_clock_is_test (self->clock);
+    status.n_peers = n;
+    status.peers = peer_list;
+    status.n_counters = c;
+    status.counters = counter_list;
+    rb_store_usage (self->store, &status.store_used_bytes, &status.store_map_bytes);
+    status.started_at_ms = self->started_at_ms;
+    Regiebus__ApiReply reply = REGIEBUS__API_REPLY__INIT;
+    reply.request_id = req->request_id;
+    reply.result_case = REGIEBUS__API_REPLY__RESULT_STATUS;
+    reply.status = &status;
+    rb_api_reply (self, route_p, &reply, false);
+    free (peer_list);
+    free (peers);
+}
+
+// ---------------------------------------------------------------------------
+//  List received events
+
+typedef struct {
+    Regiebus__Envelope **events;
+    size_t count, limit, bytes;
+    bool more;
+} s_list_t;
+
+static int
+s_list_visit (rb_val_t key, rb_val_t value, void *arg)
+{
+    (void) key;
+    s_list_t *l = arg;
+    if (l->count == l->limit || l->bytes + value.size > S_LIST_MAX_BYTES) {
+        l->more = true;
+        return 1;
+    }
+    Regiebus__Envelope *e = rb_wire_envelope_decode (value.data, value.size);
+    if (e) {
+        l->events [l->count++] = e;
+        l->bytes += value.size;
+    }
+    return 0;
+}
+
+static void
+s_list_received (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
+{
+    const Regiebus__ListReceivedRequest *q = req->list_received;
+    rb_refusal_t why = { 0 };
+    if (q->limit > S_LIST_MAX)
+        rb_refuse (&why, RB_ETOOLARGE, "list_received.limit", "list_received.limit is over %d", S_LIST_MAX);
+    else
+    if (*q->origin && !rb_config_name_valid (q->origin))
+        rb_refuse (&why, RB_EINVALID, "list_received.origin", "list_received.origin is not a node name");
+    s_list_t l = { .limit = q->limit? q->limit: S_LIST_DEFAULT };
+    l.events = calloc (l.limit, sizeof *l.events);
+    rb_txn_t *txn = NULL;
+    if (!why.code && rb_txn_begin (self->store, false, &txn))
+        rb_refuse (&why, RB_ESTORE, "", "cannot read: %s", rb_store_errmsg (self->store));
+    if (!why.code) {
+        rb_err_t rc = rb_inbox_list (self->inbox, txn, q->origin, q->after_seq, s_list_visit, &l);
+        if (rc && rc != 1)
+            rb_refuse (&why, rc, "", "cannot read: %s", rb_store_errmsg (self->store));
+    }
+    rb_txn_destroy (&txn);
+    if (why.code)
+        s_reply_error (self, route_p, req->request_id, &why);
+    else {
+        Regiebus__ListReceivedReply list = REGIEBUS__LIST_RECEIVED_REPLY__INIT;
+        list.n_events = l.count;
+        list.events = l.events;
+        list.more = l.more;
+        Regiebus__ApiReply reply = REGIEBUS__API_REPLY__INIT;
+        reply.request_id = req->request_id;
+        reply.result_case = REGIEBUS__API_REPLY__RESULT_LIST_RECEIVED;
+        reply.list_received = &list;
+        rb_api_reply (self, route_p, &reply, false);
+    }
+    for (size_t i = 0; i < l.count; i++)
+        rb_wire_free (&l.events [i]);
+    free (l.events);
+}
+
+// ---------------------------------------------------------------------------
+//  Clock
+
+static void
+s_advance_clock (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
+{
+    rb_refusal_t why = { 0 };
+    int64_t by = req->advance_clock->by_ms;
+    int64_t before = rb_clock_offset (self->clock);
+    rb_err_t rc = rb_clock_advance (self->clock, by);
+    if (rc == RB_EPRECONDITION)
+        rb_refuse (&why, rc, "advance_clock", "this node's clock is the wall clock (node/clock = wall)");
+    else
+    if (rc)
+        rb_refuse (&why, rc, "advance_clock.by_ms", "advance_clock.by_ms must be from 1 ms to 100 years");
+    uint8_t bytes [8];
+    rb_u64_put (bytes, (uint64_t) rb_clock_offset (self->clock));
+    if (!why.code && (rc = rb_node_txn (self)) == RB_OK)
+        rc = rb_txn_put (self->txn, self->meta, rb_val_str ("clock_offset"), (rb_val_t) { bytes, 8 });
+    if (!why.code && rc) {
+        rb_refuse (&why, rc, "", "%s", rb_store_errmsg (self->store));
+        rb_clock_set_offset (self->clock, before);
+    }
+    if (why.code) {
+        s_reply_error (self, route_p, req->request_id, &why);
+        return;
+    }
+    rb_log_info ("msg=\"clock advanced\" by_ms=%lld", (long long) by);
+    Regiebus__AdvanceClockReply result = REGIEBUS__ADVANCE_CLOCK_REPLY__INIT;
+    result.now_ms = rb_clock_now_ms (self->clock);
+    Regiebus__ApiReply reply = REGIEBUS__API_REPLY__INIT;
+    reply.request_id = req->request_id;
+    reply.result_case = REGIEBUS__API_REPLY__RESULT_ADVANCE_CLOCK;
+    reply.advance_clock = &result;
+    rb_api_reply (self, route_p, &reply, true);
+}
+
+// ---------------------------------------------------------------------------
+
+void
+rb_api_handle (rb_node_t *self, zmsg_t *msg)
+{
+    zframe_t *body = zmsg_last (msg);
+    zmsg_remove (msg, body);
+    zmsg_t *route = zmsg_dup (msg);
+    rb_refusal_t why = { 0 };
+    Regiebus__ApiRequest *req = body? rb_wire_api_decode (body, self->config->max_frame_bytes, &why): NULL;
+    zframe_destroy (&body);
+    if (!req) {
+        if (!why.code)
+            rb_refuse (&why, RB_EMALFORMED, "request", "empty message");
+        s_reply_error (self, &route, 0, &why);
+        return;
+    }
+    self->counters.api_requests++;
+    switch (req->call_case) {
+        case REGIEBUS__API_REQUEST__CALL_SUBMIT:        s_submit (self, &route, req); break;
+        case REGIEBUS__API_REQUEST__CALL_STATUS:        s_status (self, &route, req); break;
+        case REGIEBUS__API_REQUEST__CALL_LIST_RECEIVED: s_list_received (self, &route, req); break;
+        case REGIEBUS__API_REQUEST__CALL_ADVANCE_CLOCK: s_advance_clock (self, &route, req); break;
+        default:
+            rb_refuse (&why, RB_EINVALID, "call", "unknown call %d", (int) req->call_case);
+            s_reply_error (self, &route, req->request_id, &why);
+    }
+    zmsg_destroy (&route);
+    rb_wire_free (&req);
+}

@@ -1,0 +1,37 @@
+/*  rb_client: the C client library for a node's local API.
+ *
+ *  What the command-line tool, the benchmarks and integrators' C code use
+ *  to talk to their own node. A client is one DEALER connected to the
+ *  node's API endpoint; requests may be pipelined (send several, then
+ *  receive), and replies are matched by request_id. For a tcp:// API the
+ *  client presents a CURVE certificate the node has on its allowlist.
+ *
+ *  A call that times out has an unknown outcome: retry it with the same
+ *  idempotency keys, which makes the retry safe.
+ */
+#ifndef RB_CLIENT_H
+#define RB_CLIENT_H
+
+#include "rb_wire.h"
+
+typedef struct _rb_client_t rb_client_t;
+
+//  Connect to endpoint. For tcp://, server_key is the node's public key
+//  (Z85) and cert the client's certificate (borrowed); both NULL for ipc://.
+rb_client_t *rb_client_new (const char *endpoint, const char *server_key, zcert_t *cert);
+
+//  Disconnect, destroy and null the caller's pointer.
+void rb_client_destroy (rb_client_t **self_p);
+
+//  Send a request; sets version, and request_id when it is 0. Returns the
+//  request_id used, 0 if it could not be sent.
+uint64_t rb_client_send (rb_client_t *self, Regiebus__ApiRequest *request);
+
+//  Receive the next reply within timeout_ms; NULL on timeout or garbage.
+//  Free with rb_wire_free.
+Regiebus__ApiReply *rb_client_recv (rb_client_t *self, int timeout_ms);
+
+//  Send and wait for the reply with the same request_id; NULL on timeout.
+Regiebus__ApiReply *rb_client_call (rb_client_t *self, Regiebus__ApiRequest *request, int timeout_ms);
+
+#endif

@@ -1,0 +1,266 @@
+/*  rb_config: schema-checked node configuration; see rb_config.h.
+ *
+ *  The schema is a table: one row per key, with where it lands in
+ *  rb_config_t, whether it is required and its range. Loading reads the ZPL
+ *  tree with zconfig, applies the overrides onto that tree, fills defaults,
+ *  then walks every item so that nothing unknown slips through.
+ */
+#include "rb_config.h"
+#include <czmq.h>
+#include "rb_log.h"
+#include <stddef.h>
+
+typedef enum { S_TEXT, S_UINT, S_BOOL_TEST_CLOCK } s_type_t;
+
+typedef struct {
+    const char *section;
+    const char *key;
+    s_type_t type;
+    size_t offset;          //  into rb_config_t
+    size_t size;            //  for text: buffer size
+    bool required;
+    const char *fallback;   //  default value as text, NULL when required
+    uint64_t min, max;      //  for numbers
+} s_key_t;
+
+#define TEXT(sec, k, field, req, def) \
+    { sec, k, S_TEXT, offsetof (rb_config_t, field), sizeof (((rb_config_t *) 0)->field), req, def, 0, 0 }
+#define UINT(sec, k, field, def, lo, hi) \
+    { sec, k, S_UINT, offsetof (rb_config_t, field), 0, false, def, lo, hi }
+
+static const s_key_t s_schema [] = {
+    TEXT ("node", "name", name, true, NULL),
+    TEXT ("node", "role", role, false, "node"),
+    TEXT ("node", "data_dir", data_dir, true, NULL),
+    TEXT ("node", "bind", bind, true, NULL),
+    TEXT ("node", "cert", cert, true, NULL),
+    UINT ("node", "map_size_mb", map_size_mb, "1024", 1, 1048576),
+    TEXT ("node", "log_level", log_level, false, "info"),
+    { "node", "clock", S_BOOL_TEST_CLOCK, offsetof (rb_config_t, test_clock), 0, false, "wall", 0, 0 },
+    TEXT ("api", "endpoint", api_endpoint, true, NULL),
+    TEXT ("api", "clients_dir", api_clients_dir, false, ""),
+    UINT ("limits", "max_frame_bytes", max_frame_bytes, "4194304", 1024, 268435456),
+    UINT ("limits", "max_batch_events", max_batch_events, "10000", 1, 1000000),
+    UINT ("limits", "max_payload_bytes", max_payload_bytes, "65536", 0, 16777216),
+    UINT ("link", "window", window, "8192", 1, 1000000),
+    UINT ("link", "batch_events", batch_events, "512", 1, 100000),
+    UINT ("link", "heartbeat_ms", heartbeat_ms, "500", 10, 3600000),
+    UINT ("link", "peer_timeout_ms", peer_timeout_ms, "3000", 30, 86400000),
+    UINT ("link", "retransmit_ms", retransmit_ms, "2000", 10, 3600000),
+};
+#define S_SCHEMA_SIZE (sizeof s_schema / sizeof s_schema [0])
+static const char *s_roles [] = { "node", "school", "municipality", "care", "portal", NULL };
+
+static const s_key_t *
+s_lookup (const char *section, const char *key)
+{
+    for (size_t i = 0; i < S_SCHEMA_SIZE; i++)
+        if (streq (s_schema [i].section, section) && streq (s_schema [i].key, key))
+            return &s_schema [i];
+    return NULL;
+}
+
+static bool
+s_section_known (const char *section)
+{
+    if (streq (section, "peer"))
+        return true;
+    for (size_t i = 0; i < S_SCHEMA_SIZE; i++)
+        if (streq (s_schema [i].section, section))
+            return true;
+    return false;
+}
+
+static rb_err_t
+s_set (rb_config_t *self, const s_key_t *k, const char *value, rb_refusal_t *r)
+{
+    char field [96];
+    snprintf (field, sizeof field, "%s/%s", k->section, k->key);
+    char *dest = (char *) self + k->offset;
+    if (k->type == S_TEXT) {
+        if (strlen (value) >= k->size)
+            return rb_refuse (r, RB_ETOOLARGE, field, "config: %s is longer than %zu characters", field, k->size - 1);
+        strcpy (dest, value);
+    }
+    else
+    if (k->type == S_UINT) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull (value, &end, 10);
+        if (!*value || *end || errno || *value == '-' || v < k->min || v > k->max)
+            return rb_refuse (r, RB_EINVALID, field, "config: %s must be a whole number from %llu to %llu, not '%s'",
+                              field, (unsigned long long) k->min, (unsigned long long) k->max, value);
+        *(uint64_t *) dest = v;
+    }
+    else {
+        if (!streq (value, "wall") && !streq (value, "test"))
+            return rb_refuse (r, RB_EINVALID, field, "config: %s must be 'wall' or 'test', not '%s'", field, value);
+        *(bool *) dest = streq (value, "test");
+    }
+    return RB_OK;
+}
+
+static rb_err_t
+s_load_peer (rb_config_t *self, zconfig_t *peer, rb_refusal_t *r)
+{
+    const char *name = zconfig_name (peer);
+    if (!rb_config_name_valid (name))
+        return rb_refuse (r, RB_EINVALID, "peer", "config: peer name '%s' must be 1-63 of [a-z0-9-]", name);
+    if (rb_config_peer (self, name) || streq (name, self->name))
+        return rb_refuse (r, RB_EINVALID, "peer", "config: peer '%s' is listed twice or is this node", name);
+    if (self->peer_count == RB_MAX_PEERS)
+        return rb_refuse (r, RB_ETOOLARGE, "peer", "config: more than %d peers", RB_MAX_PEERS);
+    rb_peer_config_t *p = &self->peers [self->peer_count];
+    memset (p, 0, sizeof *p);
+    snprintf (p->name, sizeof p->name, "%s", name);
+    for (zconfig_t *item = zconfig_child (peer); item; item = zconfig_next (item)) {
+        const char *key = zconfig_name (item);
+        const char *value = zconfig_value (item)? zconfig_value (item): "";
+        char field [96];
+        snprintf (field, sizeof field, "peer/%s/%s", name, key);
+        if (streq (key, "endpoint")) {
+            if (strlen (value) >= sizeof p->endpoint || strncmp (value, "tcp://", 6) != 0)
+                return rb_refuse (r, RB_EINVALID, field, "config: %s must be a tcp:// endpoint", field);
+            strcpy (p->endpoint, value);
+        }
+        else
+        if (streq (key, "public_key")) {
+            uint8_t raw [32];
+            if (strlen (value) != 40 || !zmq_z85_decode (raw, value))
+                return rb_refuse (r, RB_EINVALID, field, "config: %s must be a 40-character Z85 CURVE key", field);
+            strcpy (p->public_key, value);
+        }
+        else
+            return rb_refuse (r, RB_EINVALID, field, "config: unknown key '%s'", field);
+    }
+    if (!*p->endpoint)
+        return rb_refuse (r, RB_EMISSING, "endpoint", "config: missing key 'peer/%s/endpoint'", name);
+    if (!*p->public_key)
+        return rb_refuse (r, RB_EMISSING, "public_key", "config: missing key 'peer/%s/public_key'", name);
+    self->peer_count++;
+    return RB_OK;
+}
+
+static rb_err_t
+s_walk (rb_config_t *self, zconfig_t *root, rb_refusal_t *r)
+{
+    //  Keys first, peers after, so peers can be checked against node/name.
+    for (zconfig_t *section = zconfig_child (root); section; section = zconfig_next (section)) {
+        const char *sname = zconfig_name (section);
+        if (!s_section_known (sname))
+            return rb_refuse (r, RB_EINVALID, sname, "config: unknown section '%s'", sname);
+        if (streq (sname, "peer"))
+            continue;
+        for (zconfig_t *item = zconfig_child (section); item; item = zconfig_next (item)) {
+            const s_key_t *k = s_lookup (sname, zconfig_name (item));
+            char field [96];
+            snprintf (field, sizeof field, "%s/%s", sname, zconfig_name (item));
+            if (!k || zconfig_child (item))
+                return rb_refuse (r, RB_EINVALID, field, "config: unknown key '%s'", field);
+            if (s_set (self, k, zconfig_value (item)? zconfig_value (item): "", r))
+                return r->code;
+        }
+    }
+    for (size_t i = 0; i < S_SCHEMA_SIZE; i++) {
+        const s_key_t *k = &s_schema [i];
+        char path [96];
+        snprintf (path, sizeof path, "%s/%s", k->section, k->key);
+        const char *value = zconfig_get (root, path, NULL);
+        if (k->required && (!value || !*value))
+            return rb_refuse (r, RB_EMISSING, path, "config: missing key '%s'", path);
+    }
+    for (zconfig_t *section = zconfig_child (root); section; section = zconfig_next (section))
+        if (streq (zconfig_name (section), "peer"))
+            for (zconfig_t *peer = zconfig_child (section); peer; peer = zconfig_next (peer))
+                if (s_load_peer (self, peer, r))
+                    return r->code;
+    return RB_OK;
+}
+
+static rb_err_t
+s_check (rb_config_t *self, rb_refusal_t *r)
+{
+    if (!rb_config_name_valid (self->name))
+        return rb_refuse (r, RB_EINVALID, "node/name", "config: node/name '%s' must be 1-63 of [a-z0-9-]", self->name);
+    bool role_ok = false;
+    for (int i = 0; s_roles [i]; i++)
+        role_ok |= streq (s_roles [i], self->role);
+    if (!role_ok)
+        return rb_refuse (r, RB_EINVALID, "node/role", "config: node/role must be node, school, municipality, care or portal, not '%s'", self->role);
+    if (rb_log_level_parse (self->log_level) < 0)
+        return rb_refuse (r, RB_EINVALID, "node/log_level", "config: node/log_level must be error, warn, info or debug");
+    if (strncmp (self->bind, "tcp://", 6) != 0)
+        return rb_refuse (r, RB_EINVALID, "node/bind", "config: node/bind must be a tcp:// endpoint");
+    if (strncmp (self->api_endpoint, "ipc://", 6) != 0 && strncmp (self->api_endpoint, "tcp://", 6) != 0)
+        return rb_refuse (r, RB_EINVALID, "api/endpoint", "config: api/endpoint must be ipc:// or tcp://");
+    if (strncmp (self->api_endpoint, "tcp://", 6) == 0 && !*self->api_clients_dir)
+        return rb_refuse (r, RB_EMISSING, "api/clients_dir", "config: a tcp:// api/endpoint needs api/clients_dir (CURVE client allowlist)");
+    if (self->batch_events > self->window)
+        return rb_refuse (r, RB_EINVALID, "link/batch_events", "config: link/batch_events must not exceed link/window");
+    return RB_OK;
+}
+
+rb_config_t *
+rb_config_load (const char *path, const char **overrides, int override_count, rb_refusal_t *r)
+{
+    rb_refusal_clear (r);
+    zconfig_t *root = path? zconfig_load (path): zconfig_new ("root", NULL);
+    if (!root) {
+        rb_refuse (r, RB_EINVALID, "config", "config: cannot read or parse '%s'", path);
+        return NULL;
+    }
+    for (int i = 0; i < override_count; i++) {
+        char key [128];
+        const char *eq = strchr (overrides [i], '=');
+        if (!eq || eq == overrides [i] || (size_t) (eq - overrides [i]) >= sizeof key) {
+            rb_refuse (r, RB_EINVALID, overrides [i], "config: override '%s' must read section/key=value", overrides [i]);
+            zconfig_destroy (&root);
+            return NULL;
+        }
+        snprintf (key, sizeof key, "%.*s", (int) (eq - overrides [i]), overrides [i]);
+        zconfig_put (root, key, eq + 1);
+    }
+    rb_config_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        zconfig_destroy (&root);
+        rb_refuse (r, RB_EINTERNAL, NULL, "config: out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < S_SCHEMA_SIZE; i++)
+        if (s_schema [i].fallback)
+            s_set (self, &s_schema [i], s_schema [i].fallback, r);
+    if (s_walk (self, root, r) || s_check (self, r))
+        rb_config_destroy (&self);
+    zconfig_destroy (&root);
+    return self;
+}
+
+void
+rb_config_destroy (rb_config_t **self_p)
+{
+    if (self_p && *self_p) {
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+const rb_peer_config_t *
+rb_config_peer (const rb_config_t *self, const char *name)
+{
+    for (int i = 0; i < self->peer_count; i++)
+        if (streq (self->peers [i].name, name))
+            return &self->peers [i];
+    return NULL;
+}
+
+bool
+rb_config_name_valid (const char *name)
+{
+    size_t len = name? strlen (name): 0;
+    if (len == 0 || len > RB_NAME_MAX || name [0] == '-')
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((name [i] >= 'a' && name [i] <= 'z') || (name [i] >= '0' && name [i] <= '9') || name [i] == '-'))
+            return false;
+    return true;
+}

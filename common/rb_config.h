@@ -1,0 +1,72 @@
+/*  rb_config: a node's configuration, from one file plus command-line flags.
+ *
+ *  The file is ZPL (CZMQ's zconfig format, RFC 4/ZPL): sections `node`,
+ *  `limits`, `link`, `api` and `peer`, with one subsection per peer named
+ *  after the peer's node name. Flags override single keys as
+ *  `section/key=value` (for example `node/log_level=debug`). Every key is
+ *  checked against the schema below: an unknown key, a missing required key
+ *  or a value out of range is refused with a message naming the key, and
+ *  the node does not start. See common/README.md for the full key table.
+ *
+ *  rb_config_t is plain data, owned by the caller of rb_config_load and
+ *  freed with rb_config_destroy.
+ */
+#ifndef RB_CONFIG_H
+#define RB_CONFIG_H
+
+#include "rb_error.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+#define RB_NAME_MAX 63          //  node names: [a-z0-9-], 1..63 characters
+#define RB_MAX_PEERS 256
+
+typedef struct {
+    char name [RB_NAME_MAX + 1];    //  peer's node name
+    char endpoint [256];            //  where its peer ROUTER listens
+    char public_key [41];           //  its CURVE public key, Z85
+} rb_peer_config_t;
+
+typedef struct {
+    //  node
+    char name [RB_NAME_MAX + 1];    //  this node's name
+    char role [32];                 //  node, school, municipality, care, portal
+    char data_dir [512];            //  LMDB environment and allowlist live here
+    char bind [256];                //  peer ROUTER endpoint
+    char cert [512];                //  this node's certificate (secret file beside it)
+    uint64_t map_size_mb;           //  LMDB map size
+    char log_level [16];            //  error, warn, info, debug
+    bool test_clock;                //  clock = test
+    //  api
+    char api_endpoint [256];        //  ipc:// or tcp:// endpoint for clients
+    char api_clients_dir [512];     //  tcp only: dir of allowed client public certs
+    //  limits
+    uint64_t max_frame_bytes;       //  largest frame accepted on any socket
+    uint64_t max_batch_events;      //  most events in one submit or batch
+    uint64_t max_payload_bytes;     //  largest event payload
+    //  link
+    uint64_t window;                //  most unacknowledged envelopes per link
+    uint64_t batch_events;          //  most envelopes in one Batch frame
+    uint64_t heartbeat_ms;          //  ping interval
+    uint64_t peer_timeout_ms;       //  silence after which a peer is down
+    uint64_t retransmit_ms;         //  no ack progress for this long: resend
+    //  peers
+    rb_peer_config_t peers [RB_MAX_PEERS];
+    int peer_count;
+} rb_config_t;
+
+//  Load path (may be NULL: flags only) and apply overrides, an array of
+//  "section/key=value" strings. Returns NULL and fills refusal on any error.
+rb_config_t *rb_config_load (const char *path, const char **overrides,
+                             int override_count, rb_refusal_t *refusal);
+
+//  Destroy and null the caller's pointer.
+void rb_config_destroy (rb_config_t **self_p);
+
+//  Find a peer by name; NULL when not configured.
+const rb_peer_config_t *rb_config_peer (const rb_config_t *self, const char *name);
+
+//  True when name is a valid node name ([a-z0-9-], 1..63, not starting with '-').
+bool rb_config_name_valid (const char *name);
+
+#endif

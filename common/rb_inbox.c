@@ -1,0 +1,180 @@
+/*  rb_inbox: per-origin dedup, gap detection and received events; see rb_inbox.h. */
+#include "rb_inbox.h"
+#include "rb_config.h"
+
+struct _rb_inbox_t {
+    rb_table_t state;               //  "instate": origin -> last seq
+    rb_table_t events;              //  "inbox": origin NUL seq -> envelope
+    rb_table_t dead;                //  "deadletter": origin NUL seq -> refusal + bytes
+    char self_name [RB_NAME_MAX + 1]; //  envelopes must be addressed here
+    size_t max_payload;             //  largest payload accepted
+    rb_inbox_handler_fn *handler;   //  optional per-envelope hook
+    void *handler_arg;              //  its argument
+};
+
+static size_t
+s_key (uint8_t *out, const char *origin, uint64_t seq)
+{
+    size_t len = strlen (origin);
+    memcpy (out, origin, len);
+    out [len] = 0;
+    rb_u64_put (out + len + 1, seq);
+    return len + 9;
+}
+
+rb_inbox_t *
+rb_inbox_new (rb_store_t *store, const char *self_name, size_t max_payload)
+{
+    rb_inbox_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    snprintf (self->self_name, sizeof self->self_name, "%s", self_name);
+    self->max_payload = max_payload;
+    if (rb_store_table (store, "instate", &self->state)
+    ||  rb_store_table (store, "inbox", &self->events)
+    ||  rb_store_table (store, "deadletter", &self->dead))
+        rb_inbox_destroy (&self);
+    return self;
+}
+
+void
+rb_inbox_destroy (rb_inbox_t **self_p)
+{
+    if (self_p && *self_p) {
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+void
+rb_inbox_set_handler (rb_inbox_t *self, rb_inbox_handler_fn *handler, void *arg)
+{
+    self->handler = handler;
+    self->handler_arg = arg;
+}
+
+rb_err_t
+rb_inbox_last (rb_inbox_t *self, rb_txn_t *txn, const char *origin, uint64_t *seq)
+{
+    rb_val_t value;
+    rb_err_t rc = rb_txn_get (txn, self->state, rb_val_str (origin), &value);
+    *seq = 0;
+    if (rc == RB_ENOTFOUND)
+        return RB_OK;
+    if (!rc && value.size == 8)
+        *seq = rb_u64_get (value.data);
+    return rc? rc: (value.size == 8? RB_OK: RB_ESTORE);
+}
+
+//  Decode and check entry i; fills why and returns NULL when refused.
+static Regiebus__Envelope *
+s_check_entry (rb_inbox_t *self, const char *origin, const ProtobufCBinaryData *bytes,
+               size_t i, uint64_t seq, rb_refusal_t *why)
+{
+    char prefix [32], field [64];
+    snprintf (prefix, sizeof prefix, "envelopes[%zu]", i);
+    Regiebus__Envelope *e = rb_wire_envelope_decode (bytes->data, bytes->len);
+    if (!e) {
+        rb_refuse (why, RB_EMALFORMED, prefix, "%s does not decode as an Envelope", prefix);
+        return NULL;
+    }
+    if (rb_wire_envelope_check (e, prefix, self->max_payload, why) == RB_OK) {
+        if (strcmp (e->origin, origin) != 0)
+            rb_refuse (why, RB_EDENIED, (snprintf (field, sizeof field, "%s.origin", prefix), field),
+                       "%s '%s' is not the sending peer '%s'", field, e->origin, origin);
+        else
+        if (strcmp (e->destination, self->self_name) != 0)
+            rb_refuse (why, RB_EINVALID, (snprintf (field, sizeof field, "%s.destination", prefix), field),
+                       "%s '%s' is not this node", field, e->destination);
+        else
+        if (e->origin_seq != seq)
+            rb_refuse (why, RB_ESEQUENCE, (snprintf (field, sizeof field, "%s.origin_seq", prefix), field),
+                       "%s %llu does not match its place %llu in the batch", field,
+                       (unsigned long long) e->origin_seq, (unsigned long long) seq);
+    }
+    if (why->code)
+        rb_wire_free (&e);
+    return e;
+}
+
+//  Store a refused entry so that it can be inspected later.
+static rb_err_t
+s_dead_letter (rb_inbox_t *self, rb_txn_t *txn, const uint8_t *key, size_t key_size,
+               const ProtobufCBinaryData *bytes, const rb_refusal_t *why)
+{
+    size_t size = 4 + sizeof why->field + sizeof why->message + bytes->len;
+    uint8_t *value = calloc (1, size);
+    if (!value)
+        return RB_EINTERNAL;
+    value [3] = (uint8_t) why->code;
+    memcpy (value + 4, why->field, sizeof why->field);
+    memcpy (value + 4 + sizeof why->field, why->message, sizeof why->message);
+    if (bytes->len)
+        memcpy (value + 4 + sizeof why->field + sizeof why->message, bytes->data, bytes->len);
+    rb_err_t rc = rb_txn_put (txn, self->dead, (rb_val_t) { key, key_size }, (rb_val_t) { value, size });
+    free (value);
+    return rc;
+}
+
+rb_err_t
+rb_inbox_apply (rb_inbox_t *self, rb_txn_t *txn, const char *origin, const Regiebus__Batch *batch,
+                rb_inbox_refused_fn *on_refused, void *arg, rb_batch_result_t *result)
+{
+    memset (result, 0, sizeof *result);
+    uint64_t last;
+    rb_err_t rc = rb_inbox_last (self, txn, origin, &last);
+    if (rc)
+        return rc;
+    uint64_t start = last;
+    for (size_t i = 0; i < batch->n_envelopes && !rc; i++) {
+        uint64_t seq = batch->first_seq + i;
+        if (seq <= last) {
+            result->duplicates++;
+            continue;
+        }
+        if (seq > last + 1) {
+            result->gap = true;
+            break;
+        }
+        uint8_t key [RB_NAME_MAX + 1 + 8];
+        size_t key_size = s_key (key, origin, seq);
+        rb_refusal_t why = { 0 };
+        Regiebus__Envelope *e = s_check_entry (self, origin, &batch->envelopes [i], i, seq, &why);
+        if (e) {
+            rc = rb_txn_put (txn, self->events, (rb_val_t) { key, key_size },
+                             (rb_val_t) { batch->envelopes [i].data, batch->envelopes [i].len });
+            if (!rc && self->handler)
+                rc = self->handler (txn, e, self->handler_arg);
+            rb_wire_free (&e);
+            result->accepted++;
+        }
+        else {
+            rc = s_dead_letter (self, txn, key, key_size, &batch->envelopes [i], &why);
+            if (!rc && on_refused)
+                on_refused (seq, &why, arg);
+            result->refused++;
+        }
+        last = seq;
+    }
+    if (!rc && last != start) {
+        uint8_t bytes [8];
+        rb_u64_put (bytes, last);
+        rc = rb_txn_put (txn, self->state, rb_val_str (origin), (rb_val_t) { bytes, 8 });
+    }
+    result->committed = last;
+    return rc;
+}
+
+rb_err_t
+rb_inbox_list (rb_inbox_t *self, rb_txn_t *txn, const char *origin, uint64_t after,
+               rb_visit_fn *visit, void *arg)
+{
+    uint8_t from [RB_NAME_MAX + 1 + 8];
+    size_t from_size = 0, prefix_size = 0;
+    if (origin && *origin) {
+        from_size = s_key (from, origin, after + 1);
+        prefix_size = from_size - 8;
+    }
+    return rb_txn_scan (txn, self->events, (rb_val_t) { from, from_size },
+                        (rb_val_t) { from, prefix_size }, visit, arg);
+}

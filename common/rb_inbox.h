@@ -1,0 +1,64 @@
+/*  rb_inbox: the receiver's half of the delivery protocol, on disk.
+ *
+ *  Per origin the node remembers one number: the highest origin_seq it has
+ *  processed. A batch is applied entry by entry inside the caller's write
+ *  transaction: an entry at or below that number is a duplicate and is
+ *  skipped; an entry beyond the next is a gap, and the rest of the batch is
+ *  left for the sender to resend; the next entry is decoded and checked. A
+ *  valid envelope is stored as received; an invalid one is stored as a dead
+ *  letter with its refusal, so the stream moves on and nothing is dropped
+ *  silently. The caller acknowledges only after its commit.
+ *
+ *  Tables: "instate" (origin -> last seq), "inbox" (origin NUL seq ->
+ *  envelope), "deadletter" (origin NUL seq -> code, field, message, bytes).
+ */
+#ifndef RB_INBOX_H
+#define RB_INBOX_H
+
+#include "rb_store.h"
+#include "rb_wire.h"
+
+typedef struct _rb_inbox_t rb_inbox_t;
+
+//  What applying one batch did.
+typedef struct {
+    uint64_t committed;     //  last seq processed for the origin afterwards
+    bool gap;               //  the batch skipped ahead of committed + 1
+    uint64_t accepted;      //  envelopes stored as received
+    uint64_t duplicates;    //  envelopes already processed before
+    uint64_t refused;       //  envelopes stored as dead letters
+} rb_batch_result_t;
+
+//  Called for every refused envelope, with its seq and why.
+typedef void (rb_inbox_refused_fn) (uint64_t seq, const rb_refusal_t *why, void *arg);
+
+//  Called for every accepted envelope inside the same transaction, so that
+//  what a daemon derives from it commits or fails with it. Returning an
+//  error fails the whole batch (nothing of it is kept).
+typedef rb_err_t (rb_inbox_handler_fn) (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg);
+
+//  Open the inbox tables. The store must outlive the inbox.
+rb_inbox_t *rb_inbox_new (rb_store_t *store, const char *self_name, size_t max_payload);
+
+//  Destroy and null the caller's pointer.
+void rb_inbox_destroy (rb_inbox_t **self_p);
+
+//  Set the handler for accepted envelopes (NULL for none).
+void rb_inbox_set_handler (rb_inbox_t *self, rb_inbox_handler_fn *handler, void *arg);
+
+//  Highest processed seq from origin, 0 when none.
+rb_err_t rb_inbox_last (rb_inbox_t *self, rb_txn_t *txn, const char *origin, uint64_t *seq);
+
+//  Apply a batch from origin (the authenticated peer). Returns a storage
+//  error only; refusals are reported through on_refused and result.
+rb_err_t rb_inbox_apply (rb_inbox_t *self, rb_txn_t *txn, const char *origin,
+                         const Regiebus__Batch *batch, rb_inbox_refused_fn *on_refused,
+                         void *arg, rb_batch_result_t *result);
+
+//  Visit received envelopes in (origin, seq) order: from origin after seq
+//  `after`, or from every origin when origin is empty. visit returns
+//  non-zero to stop.
+rb_err_t rb_inbox_list (rb_inbox_t *self, rb_txn_t *txn, const char *origin, uint64_t after,
+                        rb_visit_fn *visit, void *arg);
+
+#endif

@@ -1,0 +1,309 @@
+/*  rb_link: per-peer sender state machine and inbound bookkeeping; see rb_link.h.
+ *
+ *  Sender states, driven by rb_link_tick and arriving Acks:
+ *
+ *    down --(any Ack)--> up: rewind `sent` to `acked`, resend everything
+ *    up --(silence > peer_timeout)--> down: stop sending, keep pinging
+ *    up, sent > acked, no progress for retransmit_ms: rewind and resend
+ *    up, Ack with gap: rewind to the receiver's committed seq
+ *
+ *  `sent` only ever runs ahead of `acked` by the credit window, and every
+ *  byte sent is read from the outbox on disk, never held in memory.
+ */
+#include "rb_link.h"
+#include "rb_clock.h"
+#include "rb_log.h"
+
+struct _rb_link_t {
+    char name [RB_NAME_MAX + 1];    //  peer node name
+    char public_key [41];           //  peer CURVE key, Z85
+    zsock_t *dealer;                //  our connection to the peer's ROUTER
+    rb_outbox_t *outbox;            //  not owned
+    const rb_config_t *config;      //  not owned: window, timings, limits
+    rb_link_stats_t stats;          //  what status shows
+    uint64_t pending_ack;           //  highest Ack not yet staged/committed
+    bool pending_gap;               //  a gap Ack arrived: rewind after commit
+    uint64_t staged_ack;            //  what the open group transaction holds
+    int64_t ping_due;               //  monotonic ms of next ping
+    int64_t progress_at;            //  monotonic ms of last ack progress or first send
+    uint64_t gap_seq;               //  committed seq of the last gap rewind
+    int64_t gap_at;                 //  monotonic ms of that rewind
+    zframe_t *inbound_id;           //  routing id of the peer's DEALER at our ROUTER
+    bool ack_due;                   //  inbound: send an Ack after commit
+    bool inbound_gap;               //  inbound: that Ack reports a gap
+    int64_t ping_echo;              //  inbound: ping to echo, 0 none
+};
+
+rb_link_t *
+rb_link_new (const rb_peer_config_t *peer, const rb_config_t *config, zcert_t *cert,
+             rb_outbox_t *outbox)
+{
+    rb_link_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    snprintf (self->name, sizeof self->name, "%s", peer->name);
+    snprintf (self->public_key, sizeof self->public_key, "%s", peer->public_key);
+    self->outbox = outbox;
+    self->config = config;
+    self->dealer = zsock_new (ZMQ_DEALER);
+    if (!self->dealer) {
+        rb_link_destroy (&self);
+        return NULL;
+    }
+    zcert_apply (cert, self->dealer);
+    zsock_set_curve_serverkey (self->dealer, peer->public_key);
+    //  Never queue for a peer that is not connected: the outbox is the queue.
+    zsock_set_immediate (self->dealer, 1);
+    zsock_set_sndhwm (self->dealer, (int) (config->window / config->batch_events) + 16);
+    zsock_set_rcvhwm (self->dealer, 10000);
+    zsock_set_sndtimeo (self->dealer, 0);
+    zsock_set_linger (self->dealer, 0);
+    zsock_set_maxmsgsize (self->dealer, (int64_t) config->max_frame_bytes * 4);
+    zsock_set_reconnect_ivl (self->dealer, 100);
+    zsock_set_reconnect_ivl_max (self->dealer, 2000);
+    if (zsock_connect (self->dealer, "%s", peer->endpoint)) {
+        rb_log_error ("msg=\"cannot connect\" peer=%s endpoint=%s", peer->name, peer->endpoint);
+        rb_link_destroy (&self);
+    }
+    return self;
+}
+
+void
+rb_link_destroy (rb_link_t **self_p)
+{
+    if (self_p && *self_p) {
+        rb_link_t *self = *self_p;
+        zsock_destroy (&self->dealer);
+        zframe_destroy (&self->inbound_id);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+const char *rb_link_name (rb_link_t *self) { return self->name; }
+const char *rb_link_public_key (rb_link_t *self) { return self->public_key; }
+zsock_t *rb_link_socket (rb_link_t *self) { return self->dealer; }
+rb_link_stats_t *rb_link_stats (rb_link_t *self) { return &self->stats; }
+
+rb_err_t
+rb_link_load (rb_link_t *self, rb_txn_t *txn)
+{
+    rb_outstate_t state;
+    rb_err_t rc = rb_outbox_state (self->outbox, txn, self->name, &state);
+    if (!rc) {
+        self->stats.assigned = state.assigned;
+        self->stats.acked = self->stats.sent = self->pending_ack = state.acked;
+    }
+    return rc;
+}
+
+//  Start again from what the peer has acknowledged.
+static void
+s_rewind (rb_link_t *self, uint64_t to, const char *why, int64_t now_ms)
+{
+    if (self->stats.sent > to) {
+        self->stats.retransmits += self->stats.sent - to;
+        rb_log_info ("msg=\"resending\" peer=%s from_seq=%llu to_seq=%llu reason=%s", self->name,
+                     (unsigned long long) to + 1, (unsigned long long) self->stats.sent, why);
+    }
+    self->stats.sent = to;
+    self->progress_at = now_ms;
+}
+
+void
+rb_link_on_frame (rb_link_t *self, const Regiebus__LinkFrame *frame, int64_t now_ms)
+{
+    if (frame->body_case == REGIEBUS__LINK_FRAME__BODY_REFUSAL) {
+        Regiebus__Refusal *r = frame->refusal;
+        self->stats.refusals++;
+        rb_log_warn ("msg=\"peer refused\" peer=%s code=%s field=\"%s\" seq=%llu detail=\"%s\"",
+                     self->name, rb_errname ((rb_err_t) r->code), r->field,
+                     (unsigned long long) r->seq, r->message);
+        return;
+    }
+    if (frame->body_case != REGIEBUS__LINK_FRAME__BODY_ACK)
+        return;
+    Regiebus__Ack *ack = frame->ack;
+    bool was_up = self->stats.up;
+    self->stats.heard_mono_ms = now_ms;
+    if (ack->sent_at_ms)
+        self->stats.rtt_ms = now_ms - ack->sent_at_ms;
+    if (!was_up) {
+        self->stats.up = true;
+        rb_log_info ("msg=\"peer up\" peer=%s acked_seq=%llu", self->name,
+                     (unsigned long long) ack->committed_seq);
+    }
+    if (ack->committed_seq > self->stats.assigned) {
+        rb_log_error ("msg=\"peer acknowledged beyond what was sent\" peer=%s ack=%llu assigned=%llu",
+                      self->name, (unsigned long long) ack->committed_seq,
+                      (unsigned long long) self->stats.assigned);
+        return;
+    }
+    if (ack->committed_seq < self->stats.acked)
+        rb_log_warn ("msg=\"peer acknowledged less than before\" peer=%s ack=%llu acked=%llu",
+                     self->name, (unsigned long long) ack->committed_seq,
+                     (unsigned long long) self->stats.acked);
+    if (ack->committed_seq > self->pending_ack)
+        self->pending_ack = ack->committed_seq;
+    if (!was_up)
+        s_rewind (self, self->pending_ack, "reconnect", now_ms);
+    else
+    if (ack->gap && !(ack->committed_seq == self->gap_seq
+                      && now_ms - self->gap_at < (int64_t) self->config->retransmit_ms)) {
+        //  Every batch in flight behind a lost one reports the same gap:
+        //  rewind once for all of them, not once each.
+        self->gap_seq = ack->committed_seq;
+        self->gap_at = now_ms;
+        s_rewind (self, ack->committed_seq > self->stats.acked? ack->committed_seq: self->stats.acked,
+                  "gap", now_ms);
+    }
+    if (self->stats.sent < self->pending_ack)
+        self->stats.sent = self->pending_ack;
+}
+
+bool
+rb_link_has_progress (rb_link_t *self)
+{
+    return self->pending_ack > self->stats.acked;
+}
+
+rb_err_t
+rb_link_stage (rb_link_t *self, rb_txn_t *txn)
+{
+    if (self->pending_ack <= self->stats.acked)
+        return RB_OK;
+    rb_err_t rc = rb_outbox_ack (self->outbox, txn, self->name, self->pending_ack);
+    if (!rc)
+        self->staged_ack = self->pending_ack;
+    return rc;
+}
+
+void
+rb_link_committed (rb_link_t *self, bool ok)
+{
+    if (ok && self->staged_ack > self->stats.acked) {
+        self->stats.acked = self->staged_ack;
+        self->progress_at = rb_clock_mono_ms ();
+    }
+    self->staged_ack = 0;
+}
+
+void
+rb_link_assigned (rb_link_t *self, uint64_t seq)
+{
+    if (seq > self->stats.assigned)
+        self->stats.assigned = seq;
+}
+
+void
+rb_link_tick (rb_link_t *self, int64_t now_ms)
+{
+    if (self->stats.up && now_ms - self->stats.heard_mono_ms > (int64_t) self->config->peer_timeout_ms) {
+        self->stats.up = false;
+        rb_log_warn ("msg=\"peer down\" peer=%s silent_ms=%lld unacked=%llu", self->name,
+                     (long long) (now_ms - self->stats.heard_mono_ms),
+                     (unsigned long long) (self->stats.assigned - self->stats.acked));
+    }
+    if (now_ms >= self->ping_due) {
+        Regiebus__Ping ping = REGIEBUS__PING__INIT;
+        ping.sent_at_ms = now_ms;
+        Regiebus__LinkFrame frame = REGIEBUS__LINK_FRAME__INIT;
+        frame.version = RB_WIRE_VERSION;
+        frame.body_case = REGIEBUS__LINK_FRAME__BODY_PING;
+        frame.ping = &ping;
+        zframe_t *f = rb_wire_frame (&frame.base);
+        if (f && zframe_send (&f, self->dealer, ZFRAME_DONTWAIT))
+            zframe_destroy (&f);
+        self->ping_due = now_ms + (int64_t) self->config->heartbeat_ms;
+    }
+    if (self->stats.up && self->stats.sent > self->stats.acked
+    &&  now_ms - self->progress_at > (int64_t) self->config->retransmit_ms)
+        s_rewind (self, self->stats.acked, "timeout", now_ms);
+}
+
+void
+rb_link_pump (rb_link_t *self, rb_txn_t *txn)
+{
+    rb_link_stats_t *s = &self->stats;
+    while (s->up && s->sent < s->assigned && s->sent - s->acked < self->config->window) {
+        uint64_t credit = self->config->window - (s->sent - s->acked);
+        size_t max = credit < self->config->batch_events? (size_t) credit: (size_t) self->config->batch_events;
+        size_t count;
+        rb_err_t rc;
+        zframe_t *frame = rb_outbox_batch (self->outbox, txn, self->name, s->sent, max,
+                                           self->config->max_frame_bytes / 2, &count, &rc);
+        if (!frame) {
+            if (rc)
+                rb_log_error ("msg=\"cannot read outbox\" peer=%s error=\"%s\"", self->name, rb_strerror (rc));
+            break;
+        }
+        if (zframe_send (&frame, self->dealer, ZFRAME_DONTWAIT)) {
+            zframe_destroy (&frame);
+            break;
+        }
+        if (s->sent == s->acked)
+            self->progress_at = rb_clock_mono_ms ();
+        s->sent += count;
+        s->batches++;
+    }
+}
+
+void
+rb_link_inbound (rb_link_t *self, zframe_t *routing_id)
+{
+    if (!self->inbound_id || !zframe_eq (self->inbound_id, routing_id)) {
+        zframe_destroy (&self->inbound_id);
+        self->inbound_id = zframe_dup (routing_id);
+    }
+}
+
+void
+rb_link_inbound_result (rb_link_t *self, uint64_t committed, bool gap)
+{
+    self->stats.received = committed;
+    self->ack_due = true;
+    self->inbound_gap |= gap;
+}
+
+void
+rb_link_inbound_ping (rb_link_t *self, int64_t sent_at_ms)
+{
+    self->ping_echo = sent_at_ms;
+    self->ack_due = true;
+}
+
+bool
+rb_link_ack_due (rb_link_t *self)
+{
+    return self->ack_due;
+}
+
+void
+rb_link_send_ack (rb_link_t *self, zsock_t *router)
+{
+    Regiebus__Ack ack = REGIEBUS__ACK__INIT;
+    ack.committed_seq = self->stats.received;
+    ack.gap = self->inbound_gap;
+    ack.sent_at_ms = self->ping_echo;
+    Regiebus__LinkFrame frame = REGIEBUS__LINK_FRAME__INIT;
+    frame.version = RB_WIRE_VERSION;
+    frame.body_case = REGIEBUS__LINK_FRAME__BODY_ACK;
+    frame.ack = &ack;
+    zframe_t *f = rb_wire_frame (&frame.base);
+    rb_link_send_inbound (self, router, &f);
+    self->ack_due = self->inbound_gap = false;
+    self->ping_echo = 0;
+}
+
+void
+rb_link_send_inbound (rb_link_t *self, zsock_t *router, zframe_t **frame_p)
+{
+    if (self->inbound_id && *frame_p) {
+        zframe_t *id = zframe_dup (self->inbound_id);
+        if (zframe_send (&id, router, ZFRAME_MORE | ZFRAME_DONTWAIT) == 0
+        &&  zframe_send (frame_p, router, ZFRAME_DONTWAIT) == 0)
+            return;
+        zframe_destroy (&id);
+    }
+    zframe_destroy (frame_p);
+}

@@ -1,0 +1,523 @@
+/*  rb_node: the node's loop and the peer side of the protocol; see rb_node.h.
+ *
+ *  Frames on the peer ROUTER are trusted only as far as CURVE and the
+ *  allowlist vouch for them: the sender's public key (zauth's User-Id)
+ *  must belong to a configured peer, and every envelope's origin must be
+ *  that peer. Everything else is refused with a reason and counted.
+ */
+#include "rb_node_priv.h"
+#include "rb_keys.h"
+#include "rb_log.h"
+#include <sodium.h>
+
+#define S_DRAIN_FRAMES 256      //  most frames taken from one socket per turn
+#define S_TURN_MS 20            //  longest sleep: bounds timer lateness
+
+// ---------------------------------------------------------------------------
+//  Start and stop
+
+static void s_drop_refusals (zlist_t *refusals);
+
+static rb_err_t
+s_open_sockets (rb_node_t *self, rb_refusal_t *r)
+{
+    const rb_config_t *c = self->config;
+    char allow [600];
+    snprintf (allow, sizeof allow, "%s/allowlist", c->data_dir);
+    if (rb_keys_write_allowlist (c, allow, r))
+        return r->code;
+    self->auth = zactor_new (zauth, NULL);
+    if (!self->auth || zstr_sendx (self->auth, "CURVE", allow, NULL) || zsock_wait (self->auth))
+        return rb_refuse (r, RB_EINTERNAL, NULL, "cannot start the authenticator");
+    self->router = zsock_new (ZMQ_ROUTER);
+    zcert_apply (self->cert, self->router);
+    zsock_set_curve_server (self->router, 1);
+    zsock_set_zap_domain (self->router, "regiebus");
+    zsock_set_maxmsgsize (self->router, (int64_t) c->max_frame_bytes * 4);
+    zsock_set_rcvhwm (self->router, 10000);
+    zsock_set_sndhwm (self->router, 10000);
+    zsock_set_linger (self->router, 0);
+    self->monitor = zactor_new (zmonitor, self->router);
+    zstr_sendx (self->monitor, "LISTEN", "HANDSHAKE_FAILED_AUTH", NULL);
+    zstr_sendx (self->monitor, "START", NULL);
+    zsock_wait (self->monitor);
+    if (zsock_bind (self->router, "%s", c->bind) < 0)
+        return rb_refuse (r, RB_EINVALID, "node/bind", "cannot bind %s: %s", c->bind, zmq_strerror (zmq_errno ()));
+    self->api = zsock_new (ZMQ_ROUTER);
+    zsock_set_maxmsgsize (self->api, (int64_t) c->max_frame_bytes * 4);
+    zsock_set_rcvhwm (self->api, 10000);
+    zsock_set_sndhwm (self->api, 10000);
+    zsock_set_linger (self->api, 0);
+    if (strncmp (c->api_endpoint, "tcp://", 6) == 0) {
+        zcert_apply (self->cert, self->api);
+        zsock_set_curve_server (self->api, 1);
+        zsock_set_zap_domain (self->api, "regiebus-api");
+    }
+    if (zsock_bind (self->api, "%s", c->api_endpoint) < 0)
+        return rb_refuse (r, RB_EINVALID, "api/endpoint", "cannot bind %s: %s", c->api_endpoint,
+                          zmq_strerror (zmq_errno ()));
+    return RB_OK;
+}
+
+static rb_err_t
+s_load_state (rb_node_t *self, rb_refusal_t *r)
+{
+    rb_txn_t *txn;
+    if (rb_txn_begin (self->store, false, &txn))
+        return rb_refuse (r, RB_ESTORE, "node/data_dir", "cannot read store: %s", rb_store_errmsg (self->store));
+    rb_val_t value;
+    if (rb_txn_get (txn, self->meta, rb_val_str ("clock_offset"), &value) == RB_OK && value.size == 8)
+        rb_clock_set_offset (self->clock, (int64_t) rb_u64_get (value.data));
+    rb_err_t rc = RB_OK;
+    for (int i = 0; i < self->link_count && !rc; i++) {
+        rc = rb_link_load (self->links [i], txn);
+        if (!rc)
+            rc = rb_inbox_last (self->inbox, txn, rb_link_name (self->links [i]),
+                                &rb_link_stats (self->links [i])->received);
+    }
+    rb_txn_destroy (&txn);
+    return rc? rb_refuse (r, rc, "node/data_dir", "cannot load link state: %s", rb_store_errmsg (self->store)): RB_OK;
+}
+
+rb_node_t *
+rb_node_new (const rb_config_t *config, rb_refusal_t *r)
+{
+    rb_refusal_clear (r);
+    if (sodium_init () < 0) {
+        rb_refuse (r, RB_EINTERNAL, NULL, "libsodium did not initialise");
+        return NULL;
+    }
+    rb_node_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->config = config;
+    self->pending = zlist_new ();
+    self->refusals = zlist_new ();
+    self->clock = rb_clock_new (config->test_clock);
+    self->cert = rb_keys_load (config->cert, r);
+    if (self->cert)
+        self->store = rb_store_new (config->data_dir, config->map_size_mb, r);
+    if (self->store) {
+        self->outbox = rb_outbox_new (self->store);
+        self->inbox = rb_inbox_new (self->store, config->name, config->max_payload_bytes);
+        if (!self->outbox || !self->inbox
+        ||  rb_store_table (self->store, "meta", &self->meta)
+        ||  rb_store_table (self->store, "idem", &self->idem))
+            rb_refuse (r, RB_ESTORE, "node/data_dir", "cannot open tables: %s", rb_store_errmsg (self->store));
+    }
+    if (!r->code) {
+        self->links = calloc (config->peer_count + 1, sizeof *self->links);
+        self->assigned = calloc (config->peer_count + 1, sizeof *self->assigned);
+        for (int i = 0; i < config->peer_count && !r->code; i++) {
+            self->links [i] = rb_link_new (&config->peers [i], config, self->cert, self->outbox);
+            if (!self->links [i])
+                rb_refuse (r, RB_EINVALID, "peer", "cannot set up link to %s", config->peers [i].name);
+            else
+                self->link_count++;
+        }
+    }
+    if (!r->code)
+        s_load_state (self, r);
+    if (!r->code)
+        s_open_sockets (self, r);
+    if (r->code)
+        rb_node_destroy (&self);
+    else
+        self->started_at_ms = rb_clock_now_ms (self->clock);
+    return self;
+}
+
+void
+rb_node_destroy (rb_node_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    rb_node_t *self = *self_p;
+    rb_txn_destroy (&self->txn);
+    for (int i = 0; i < self->link_count; i++)
+        rb_link_destroy (&self->links [i]);
+    free (self->links);
+    free (self->assigned);
+    if (self->pending) {
+        rb_api_fail_pending (self, RB_EINTERNAL, "node stopping");
+        zlist_destroy (&self->pending);
+    }
+    if (self->refusals) {
+        s_drop_refusals (self->refusals);
+        zlist_destroy (&self->refusals);
+    }
+    zactor_destroy (&self->monitor);
+    zsock_destroy (&self->router);
+    zsock_destroy (&self->api);
+    zactor_destroy (&self->auth);
+    rb_inbox_destroy (&self->inbox);
+    rb_outbox_destroy (&self->outbox);
+    rb_store_destroy (&self->store);
+    zcert_destroy (&self->cert);
+    rb_clock_destroy (&self->clock);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+rb_node_set_handler (rb_node_t *self, rb_inbox_handler_fn *handler, void *arg)
+{
+    rb_inbox_set_handler (self->inbox, handler, arg);
+}
+
+void
+rb_node_stop (rb_node_t *self)
+{
+    self->terminated = true;
+}
+
+rb_link_t *
+rb_node_link (rb_node_t *self, const char *name, int *index)
+{
+    for (int i = 0; i < self->link_count; i++)
+        if (streq (rb_link_name (self->links [i]), name)) {
+            if (index)
+                *index = i;
+            return self->links [i];
+        }
+    return NULL;
+}
+
+rb_err_t
+rb_node_txn (rb_node_t *self)
+{
+    return self->txn? RB_OK: rb_txn_begin (self->store, true, &self->txn);
+}
+
+// ---------------------------------------------------------------------------
+//  Peer side: frames arriving on our ROUTER
+
+static void
+s_refuse_now (rb_node_t *self, rb_link_t *link, zframe_t *routing_id, const rb_refusal_t *why, uint64_t seq)
+{
+    self->counters.link_refused [why->code]++;
+    if (link)
+        rb_link_stats (link)->refused++;
+    rb_log_warn ("msg=\"refused from peer\" peer=%s code=%s field=\"%s\" detail=\"%s\"",
+                 link? rb_link_name (link): "?", rb_errname (why->code), why->field, why->message);
+    Regiebus__Refusal refusal = REGIEBUS__REFUSAL__INIT;
+    refusal.code = (Regiebus__ErrorCode) why->code;
+    refusal.field = (char *) why->field;
+    refusal.message = (char *) why->message;
+    refusal.seq = seq;
+    Regiebus__LinkFrame frame = REGIEBUS__LINK_FRAME__INIT;
+    frame.version = RB_WIRE_VERSION;
+    frame.body_case = REGIEBUS__LINK_FRAME__BODY_REFUSAL;
+    frame.refusal = &refusal;
+    zframe_t *body = rb_wire_frame (&frame.base);
+    zframe_t *id = zframe_dup (routing_id);
+    if (zframe_send (&id, self->router, ZFRAME_MORE | ZFRAME_DONTWAIT) == 0)
+        zframe_send (&body, self->router, ZFRAME_DONTWAIT);
+    zframe_destroy (&id);
+    zframe_destroy (&body);
+}
+
+typedef struct {
+    rb_node_t *node;
+    int link;
+} s_refusal_ctx_t;
+
+//  A Refusal frame for a dead-lettered envelope, sent after the commit.
+typedef struct {
+    rb_link_t *link;
+    zframe_t *frame;
+} s_refusal_out_t;
+
+static void
+s_refusal_out_destroy (s_refusal_out_t **self_p)
+{
+    if (*self_p) {
+        zframe_destroy (&(*self_p)->frame);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+static void
+s_drop_refusals (zlist_t *refusals)
+{
+    s_refusal_out_t *out;
+    while ((out = zlist_pop (refusals)))
+        s_refusal_out_destroy (&out);
+}
+
+//  An envelope in a batch was dead-lettered: tell the sender after commit.
+static void
+s_on_envelope_refused (uint64_t seq, const rb_refusal_t *why, void *arg)
+{
+    s_refusal_ctx_t *ctx = arg;
+    ctx->node->counters.link_refused [why->code]++;
+    rb_link_stats (ctx->node->links [ctx->link])->refused++;
+    rb_log_warn ("msg=\"dead letter\" peer=%s seq=%llu code=%s field=\"%s\" detail=\"%s\"",
+                 rb_link_name (ctx->node->links [ctx->link]), (unsigned long long) seq,
+                 rb_errname (why->code), why->field, why->message);
+    Regiebus__Refusal refusal = REGIEBUS__REFUSAL__INIT;
+    refusal.code = (Regiebus__ErrorCode) why->code;
+    refusal.field = (char *) why->field;
+    refusal.message = (char *) why->message;
+    refusal.seq = seq;
+    Regiebus__LinkFrame frame = REGIEBUS__LINK_FRAME__INIT;
+    frame.version = RB_WIRE_VERSION;
+    frame.body_case = REGIEBUS__LINK_FRAME__BODY_REFUSAL;
+    frame.refusal = &refusal;
+    s_refusal_out_t *out = calloc (1, sizeof *out);
+    if (out) {
+        out->link = ctx->node->links [ctx->link];
+        out->frame = rb_wire_frame (&frame.base);
+        zlist_append (ctx->node->refusals, out);
+    }
+}
+
+static void
+s_apply_batch (rb_node_t *self, int index, const Regiebus__Batch *batch)
+{
+    rb_link_t *link = self->links [index];
+    rb_txn_t *child = NULL;
+    rb_err_t rc = rb_node_txn (self);
+    if (!rc)
+        rc = rb_txn_child (self->txn, &child);
+    size_t queued = zlist_size (self->refusals);
+    rb_batch_result_t result;
+    s_refusal_ctx_t ctx = { self, index };
+    if (!rc)
+        rc = rb_inbox_apply (self->inbox, child, rb_link_name (link), batch,
+                             s_on_envelope_refused, &ctx, &result);
+    if (!rc)
+        rc = rb_txn_commit (&child);
+    rb_txn_destroy (&child);
+    if (rc) {
+        //  Not applied, not acknowledged: the sender will send it again.
+        while (zlist_size (self->refusals) > queued) {
+            s_refusal_out_t *out = zlist_tail (self->refusals);
+            zlist_remove (self->refusals, out);
+            s_refusal_out_destroy (&out);
+        }
+        self->counters.link_refused [rc]++;
+        rb_log_error ("msg=\"cannot apply batch\" peer=%s first_seq=%llu error=\"%s\" detail=\"%s\"",
+                      rb_link_name (link), (unsigned long long) batch->first_seq, rb_strerror (rc),
+                      rb_store_errmsg (self->store));
+        return;
+    }
+    self->counters.link_batches++;
+    self->counters.link_received += result.accepted;
+    self->counters.link_duplicates += result.duplicates;
+    rb_link_stats (link)->duplicates += result.duplicates;
+    if (result.gap) {
+        self->counters.link_gaps++;
+        rb_link_stats (link)->gaps++;
+    }
+    rb_link_inbound_result (link, result.committed, result.gap);
+}
+
+static void
+s_handle_peer_frame (rb_node_t *self, zmsg_t *msg)
+{
+    zframe_t *id = zmsg_pop (msg);
+    zframe_t *body = zmsg_pop (msg);
+    rb_refusal_t why = { 0 };
+    int index = -1;
+    rb_link_t *link = NULL;
+    const char *key = body? zframe_meta (body, "User-Id"): NULL;
+    for (int i = 0; key && i < self->link_count; i++)
+        if (streq (rb_link_public_key (self->links [i]), key)) {
+            index = i;
+            link = self->links [i];
+        }
+    if (!id || !body || zmsg_size (msg))
+        rb_refuse (&why, RB_EMALFORMED, "frame", "a peer message is exactly one frame");
+    else
+    if (!link)
+        rb_refuse (&why, RB_EPEER, "key", "key %s is not a configured peer", key? key: "(none)");
+    if (why.code) {
+        if (id)
+            s_refuse_now (self, link, id, &why, 0);
+        zframe_destroy (&id);
+        zframe_destroy (&body);
+        return;
+    }
+    rb_link_inbound (link, id);
+    Regiebus__LinkFrame *frame = rb_wire_link_decode (body, self->config->max_frame_bytes, &why);
+    if (frame && frame->body_case == REGIEBUS__LINK_FRAME__BODY_BATCH) {
+        if (frame->batch->n_envelopes > self->config->max_batch_events)
+            rb_refuse (&why, RB_ETOOLARGE, "batch.envelopes", "a batch of %zu envelopes is over the limit of %llu",
+                       frame->batch->n_envelopes, (unsigned long long) self->config->max_batch_events);
+        else
+        if (frame->batch->first_seq == 0)
+            rb_refuse (&why, RB_EINVALID, "batch.first_seq", "batch.first_seq must be at least 1");
+        else
+            s_apply_batch (self, index, frame->batch);
+    }
+    else
+    if (frame && frame->body_case == REGIEBUS__LINK_FRAME__BODY_PING)
+        rb_link_inbound_ping (link, frame->ping->sent_at_ms);
+    else
+    if (frame)
+        rb_refuse (&why, RB_EINVALID, "body", "only batch and ping are sent to a node's ROUTER");
+    if (why.code)
+        s_refuse_now (self, link, id, &why, 0);
+    rb_wire_free (&frame);
+    zframe_destroy (&id);
+    zframe_destroy (&body);
+}
+
+//  Frames arriving on our own DEALER to a peer: Acks and Refusals.
+static void
+s_handle_link_frame (rb_node_t *self, rb_link_t *link, zframe_t *body)
+{
+    rb_refusal_t why = { 0 };
+    Regiebus__LinkFrame *frame = rb_wire_link_decode (body, self->config->max_frame_bytes, &why);
+    if (frame)
+        rb_link_on_frame (link, frame, rb_clock_mono_ms ());
+    else {
+        self->counters.link_refused [why.code]++;
+        rb_log_warn ("msg=\"bad frame from peer\" peer=%s code=%s detail=\"%s\"",
+                     rb_link_name (link), rb_errname (why.code), why.message);
+    }
+    rb_wire_free (&frame);
+}
+
+static void
+s_handle_monitor (rb_node_t *self)
+{
+    zmsg_t *event = zmsg_recv (self->monitor);
+    char *name = event? zmsg_popstr (event): NULL;
+    if (name && streq (name, "HANDSHAKE_FAILED_AUTH")) {
+        self->counters.auth_failures++;
+        char *value = zmsg_popstr (event);
+        char *endpoint = zmsg_popstr (event);
+        rb_log_warn ("msg=\"peer key refused by allowlist\" endpoint=%s", endpoint? endpoint: "?");
+        zstr_free (&value);
+        zstr_free (&endpoint);
+    }
+    zstr_free (&name);
+    zmsg_destroy (&event);
+}
+
+// ---------------------------------------------------------------------------
+//  The loop
+
+//  Commit the turn's work, then release everything that waited for it.
+static void
+s_commit (rb_node_t *self)
+{
+    bool ok = true;
+    for (int i = 0; i < self->link_count; i++)
+        if (rb_link_has_progress (self->links [i])
+        &&  (rb_node_txn (self) || rb_link_stage (self->links [i], self->txn)))
+            rb_log_error ("msg=\"cannot record acknowledgement\" peer=%s detail=\"%s\"",
+                          rb_link_name (self->links [i]), rb_store_errmsg (self->store));
+    if (self->txn) {
+        rb_err_t rc = rb_txn_commit (&self->txn);
+        ok = rc == RB_OK;
+        self->counters.commits++;
+        if (!ok) {
+            self->counters.commit_failures++;
+            rb_log_error ("msg=\"group commit failed\" error=\"%s\" detail=\"%s\"", rb_strerror (rc),
+                          rb_store_errmsg (self->store));
+            rb_api_fail_pending (self, rc, rb_strerror (rc));
+        }
+    }
+    for (int i = 0; i < self->link_count; i++) {
+        rb_link_t *link = self->links [i];
+        rb_link_committed (link, ok);
+        if (ok && self->assigned [i])
+            rb_link_assigned (link, self->assigned [i]);
+        self->assigned [i] = 0;
+    }
+    if (!ok) {
+        //  Inbound results of this turn did not hold: reload, let peers resend.
+        rb_refusal_t r;
+        s_load_state (self, &r);
+    }
+    rb_api_flush (self);
+    s_refusal_out_t *out;
+    while ((out = zlist_pop (self->refusals))) {
+        if (ok)
+            rb_link_send_inbound (out->link, self->router, &out->frame);
+        s_refusal_out_destroy (&out);
+    }
+    for (int i = 0; i < self->link_count; i++)
+        if (rb_link_ack_due (self->links [i]))
+            rb_link_send_ack (self->links [i], self->router);
+}
+
+static void
+s_pump (rb_node_t *self)
+{
+    bool work = false;
+    for (int i = 0; i < self->link_count; i++) {
+        rb_link_stats_t *s = rb_link_stats (self->links [i]);
+        work |= s->up && s->sent < s->assigned && s->sent - s->acked < self->config->window;
+    }
+    rb_txn_t *txn;
+    if (!work || rb_txn_begin (self->store, false, &txn))
+        return;
+    for (int i = 0; i < self->link_count; i++)
+        rb_link_pump (self->links [i], txn);
+    rb_txn_destroy (&txn);
+}
+
+static void
+s_drain (zsock_t *sock, int budget, void (*handle) (rb_node_t *, zmsg_t *), rb_node_t *self)
+{
+    while (budget-- > 0 && (zsock_events (sock) & ZMQ_POLLIN)) {
+        zmsg_t *msg = zmsg_recv (sock);
+        if (!msg)
+            break;
+        handle (self, msg);
+        zmsg_destroy (&msg);
+    }
+}
+
+static void
+s_turn (rb_node_t *self, zmq_pollitem_t *items, int count)
+{
+    if (zmq_poll (items, count, S_TURN_MS) < 0 && zmq_errno () != EINTR)
+        rb_log_error ("msg=\"poll failed\" error=\"%s\"", zmq_strerror (zmq_errno ()));
+    if (items [2].revents & ZMQ_POLLIN)
+        s_handle_monitor (self);
+    s_drain (self->api, S_DRAIN_FRAMES, rb_api_handle, self);
+    s_drain (self->router, S_DRAIN_FRAMES, s_handle_peer_frame, self);
+    int64_t now = rb_clock_mono_ms ();
+    for (int i = 0; i < self->link_count; i++) {
+        zsock_t *dealer = rb_link_socket (self->links [i]);
+        for (int n = 0; n < S_DRAIN_FRAMES * 4 && (zsock_events (dealer) & ZMQ_POLLIN); n++) {
+            zmsg_t *msg = zmsg_recv (dealer);
+            zframe_t *body = msg? zmsg_first (msg): NULL;
+            if (body && zmsg_size (msg) == 1)
+                s_handle_link_frame (self, self->links [i], body);
+            zmsg_destroy (&msg);
+        }
+    }
+    s_commit (self);
+    for (int i = 0; i < self->link_count; i++)
+        rb_link_tick (self->links [i], now);
+    s_pump (self);
+}
+
+int
+rb_node_run (rb_node_t *self)
+{
+    int count = 3 + self->link_count;
+    zmq_pollitem_t *items = calloc (count, sizeof *items);
+    items [0].socket = zsock_resolve (self->api);
+    items [1].socket = zsock_resolve (self->router);
+    items [2].socket = zsock_resolve (self->monitor);
+    for (int i = 0; i < self->link_count; i++)
+        items [3 + i].socket = zsock_resolve (rb_link_socket (self->links [i]));
+    for (int i = 0; i < count; i++)
+        items [i].events = ZMQ_POLLIN;
+    rb_log_info ("msg=\"node running\" role=%s bind=%s api=%s peers=%d clock=%s",
+                 self->config->role, self->config->bind, self->config->api_endpoint,
+                 self->link_count, rb_clock_is_test (self->clock)? "test": "wall");
+    while (!self->terminated && !zsys_interrupted)
+        s_turn (self, items, count);
+    free (items);
+    rb_log_info ("msg=\"node stopped\"");
+    return 0;
+}

@@ -1,0 +1,77 @@
+/*  rb_node_priv: the node's insides, shared by rb_node.c (the loop and the
+ *  peer side) and rb_api.c (the client side). Nothing else includes this.
+ */
+#ifndef RB_NODE_PRIV_H
+#define RB_NODE_PRIV_H
+
+#include "rb_clock.h"
+#include "rb_link.h"
+#include "rb_node.h"
+#include "rb_outbox.h"
+
+//  Counters since start, exported by status.
+typedef struct {
+    uint64_t api_requests;              //  requests decoded
+    uint64_t api_accepted;              //  events newly accepted
+    uint64_t api_duplicates;            //  events answered from an idempotency key
+    uint64_t api_refused [RB_ERR_COUNT];//  requests refused, by reason
+    uint64_t link_batches;              //  inbound batches applied
+    uint64_t link_received;             //  inbound envelopes committed
+    uint64_t link_duplicates;           //  inbound envelopes seen before
+    uint64_t link_gaps;                 //  inbound batches that skipped ahead
+    uint64_t link_refused [RB_ERR_COUNT];//  inbound frames/envelopes refused, by reason
+    uint64_t auth_failures;             //  CURVE handshakes refused by the allowlist
+    uint64_t commits;                   //  group commits
+    uint64_t commit_failures;           //  group commits that failed
+} rb_counters_t;
+
+//  A reply waiting for the group commit.
+typedef struct {
+    zmsg_t *route;          //  routing frames to send back on
+    uint64_t request_id;    //  for an error reply if the commit fails
+    zframe_t *body;         //  the packed ApiReply
+} rb_pending_t;
+
+struct _rb_node_t {
+    const rb_config_t *config;  //  borrowed
+    rb_store_t *store;          //  the node's LMDB environment
+    rb_table_t meta;            //  "meta": clock offset and node facts
+    rb_table_t idem;            //  "idem": idempotency key -> outcome
+    rb_outbox_t *outbox;        //  per-peer send queues
+    rb_inbox_t *inbox;          //  per-origin receive state
+    rb_clock_t *clock;          //  wall or test clock
+    zcert_t *cert;              //  this node's keypair
+    zactor_t *auth;             //  zauth: CURVE allowlist
+    zactor_t *monitor;          //  zmonitor on the peer ROUTER: auth failures
+    zsock_t *router;            //  peers connect here
+    zsock_t *api;               //  clients connect here
+    rb_link_t **links;          //  one per configured peer
+    int link_count;
+    uint64_t *assigned;         //  per link: seq assigned in the open commit
+    zlist_t *pending;           //  rb_pending_t waiting for the commit
+    zlist_t *refusals;          //  (link index, frame) pairs sent after commit
+    rb_txn_t *txn;              //  the open group transaction, NULL if none
+    rb_counters_t counters;     //  since start
+    int64_t started_at_ms;      //  wall clock at start
+    bool terminated;            //  stop after this turn
+};
+
+//  Begin the group transaction if it is not open yet.
+rb_err_t rb_node_txn (rb_node_t *self);
+
+//  Handle one message from the API socket (rb_api.c).
+void rb_api_handle (rb_node_t *self, zmsg_t *msg);
+
+//  Send a reply now, or queue it until the commit when after_commit.
+void rb_api_reply (rb_node_t *self, zmsg_t **route_p, Regiebus__ApiReply *reply, bool after_commit);
+
+//  Turn queued replies into error replies: the commit failed.
+void rb_api_fail_pending (rb_node_t *self, rb_err_t code, const char *message);
+
+//  Send every queued reply.
+void rb_api_flush (rb_node_t *self);
+
+//  The link for a peer name, or NULL.
+rb_link_t *rb_node_link (rb_node_t *self, const char *name, int *index);
+
+#endif

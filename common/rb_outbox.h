@@ -1,0 +1,55 @@
+/*  rb_outbox: the sender's half of the delivery protocol, on disk.
+ *
+ *  For every peer the node keeps an ordered queue of the envelopes it has
+ *  accepted for that peer and not yet seen acknowledged, plus two numbers:
+ *  the last sequence number assigned and the last acknowledged. Envelopes
+ *  are numbered 1, 2, 3, ... per destination without gaps, so the receiver
+ *  can deduplicate and spot gaps with one counter per origin. Nothing of the
+ *  queue lives in memory: links read batches straight from the map, which
+ *  is what keeps memory flat while a peer is down for hours.
+ *
+ *  Tables: "outbox" (peer NUL seq(be64) -> packed Envelope) and
+ *  "outstate" (peer -> assigned(be64) acked(be64)).
+ */
+#ifndef RB_OUTBOX_H
+#define RB_OUTBOX_H
+
+#include "rb_store.h"
+#include "rb_wire.h"
+
+typedef struct _rb_outbox_t rb_outbox_t;
+
+typedef struct {
+    uint64_t assigned;      //  last origin_seq given out, 0 when none
+    uint64_t acked;         //  acknowledged up to and including this seq
+} rb_outstate_t;
+
+//  Open the outbox tables in store. The store must outlive the outbox.
+rb_outbox_t *rb_outbox_new (rb_store_t *store);
+
+//  Destroy and null the caller's pointer.
+void rb_outbox_destroy (rb_outbox_t **self_p);
+
+//  Read a peer's numbers; all zero for a peer never written to.
+rb_err_t rb_outbox_state (rb_outbox_t *self, rb_txn_t *txn, const char *peer,
+                          rb_outstate_t *state);
+
+//  Give envelope the next origin_seq for peer, pack and store it.
+rb_err_t rb_outbox_append (rb_outbox_t *self, rb_txn_t *txn, const char *peer,
+                           Regiebus__Envelope *envelope);
+
+//  Build a Batch of the envelopes after seq `after`: at most max_count of
+//  them and about max_bytes. Returns NULL when there is nothing to send or
+//  on error (err says which); *count is the number of envelopes in it.
+zframe_t *rb_outbox_batch (rb_outbox_t *self, rb_txn_t *txn, const char *peer,
+                           uint64_t after, size_t max_count, size_t max_bytes,
+                           size_t *count, rb_err_t *err);
+
+//  Record an acknowledgement up to `upto` and delete what it covers.
+//  RB_EINVALID when upto is beyond what was ever assigned.
+rb_err_t rb_outbox_ack (rb_outbox_t *self, rb_txn_t *txn, const char *peer, uint64_t upto);
+
+//  recorded_at_ms of the oldest unacknowledged envelope, 0 when none.
+int64_t rb_outbox_oldest (rb_outbox_t *self, rb_txn_t *txn, const char *peer);
+
+#endif

@@ -1,0 +1,166 @@
+/*  rb_wire: decoding, encoding and field checks; see rb_wire.h. */
+#include "rb_wire.h"
+#include "rb_config.h"
+
+zframe_t *
+rb_wire_frame (const ProtobufCMessage *msg)
+{
+    size_t size = protobuf_c_message_get_packed_size (msg);
+    zframe_t *frame = zframe_new (NULL, size);
+    if (frame)
+        protobuf_c_message_pack (msg, zframe_data (frame));
+    return frame;
+}
+
+static void *
+s_decode (const ProtobufCMessageDescriptor *desc, zframe_t *frame, size_t max,
+          const char *what, rb_refusal_t *r)
+{
+    if (zframe_size (frame) > max) {
+        rb_refuse (r, RB_ETOOLARGE, what, "%s of %zu bytes is over the limit of %zu",
+                   what, zframe_size (frame), max);
+        return NULL;
+    }
+    void *msg = protobuf_c_message_unpack (desc, NULL, zframe_size (frame), zframe_data (frame));
+    if (!msg)
+        rb_refuse (r, RB_EMALFORMED, what, "%s of %zu bytes does not decode", what, zframe_size (frame));
+    return msg;
+}
+
+Regiebus__LinkFrame *
+rb_wire_link_decode (zframe_t *frame, size_t max, rb_refusal_t *r)
+{
+    Regiebus__LinkFrame *msg = s_decode (&regiebus__link_frame__descriptor, frame, max, "frame", r);
+    if (msg && msg->version != RB_WIRE_VERSION) {
+        rb_refuse (r, RB_EVERSION, "version", "link version %u is not %d", msg->version, RB_WIRE_VERSION);
+        rb_wire_free (&msg);
+    }
+    else
+    if (msg && msg->body_case == REGIEBUS__LINK_FRAME__BODY__NOT_SET) {
+        rb_refuse (r, RB_EMISSING, "body", "link frame carries no body");
+        rb_wire_free (&msg);
+    }
+    return msg;
+}
+
+Regiebus__ApiRequest *
+rb_wire_api_decode (zframe_t *frame, size_t max, rb_refusal_t *r)
+{
+    Regiebus__ApiRequest *msg = s_decode (&regiebus__api_request__descriptor, frame, max, "request", r);
+    if (msg && msg->version != RB_WIRE_VERSION) {
+        rb_refuse (r, RB_EVERSION, "version", "API version %u is not %d", msg->version, RB_WIRE_VERSION);
+        rb_wire_free (&msg);
+    }
+    else
+    if (msg && msg->call_case == REGIEBUS__API_REQUEST__CALL__NOT_SET) {
+        rb_refuse (r, RB_EMISSING, "call", "request names no call");
+        rb_wire_free (&msg);
+    }
+    return msg;
+}
+
+Regiebus__Envelope *
+rb_wire_envelope_decode (const uint8_t *data, size_t size)
+{
+    return regiebus__envelope__unpack (NULL, size, data);
+}
+
+void
+rb_wire_free_ (ProtobufCMessage **msg_p)
+{
+    if (msg_p && *msg_p) {
+        protobuf_c_message_free_unpacked (*msg_p, NULL);
+        *msg_p = NULL;
+    }
+}
+
+bool
+rb_wire_pseudonym_valid (const char *text)
+{
+    if (!text || strlen (text) != RB_PSEUDONYM_LEN)
+        return false;
+    for (int i = 0; i < RB_PSEUDONYM_LEN; i++)
+        if (!((text [i] >= '0' && text [i] <= '9') || (text [i] >= 'a' && text [i] <= 'f')))
+            return false;
+    return true;
+}
+
+bool
+rb_wire_kind_known (int kind)
+{
+    return kind == REGIEBUS__EVENT_KIND__TEST;
+}
+
+//  Shared checks for what envelopes and submissions have in common.
+static rb_err_t
+s_check_common (const char *prefix, const char *case_pseudonym, int kind,
+                ProtobufCBinaryData causation, ProtobufCBinaryData payload,
+                size_t max_payload, rb_refusal_t *r)
+{
+    char field [96];
+    if (!*case_pseudonym) {
+        snprintf (field, sizeof field, "%s.case_pseudonym", prefix);
+        return rb_refuse (r, RB_EMISSING, field, "%s is empty", field);
+    }
+    if (!rb_wire_pseudonym_valid (case_pseudonym)) {
+        snprintf (field, sizeof field, "%s.case_pseudonym", prefix);
+        return rb_refuse (r, RB_EINVALID, field, "%s must be 64 lowercase hex characters", field);
+    }
+    if (!rb_wire_kind_known (kind)) {
+        snprintf (field, sizeof field, "%s.kind", prefix);
+        return rb_refuse (r, RB_EKIND, field, "%s %d is not a known event kind", field, kind);
+    }
+    if (causation.len != 0 && causation.len != 16) {
+        snprintf (field, sizeof field, "%s.causation_id", prefix);
+        return rb_refuse (r, RB_EINVALID, field, "%s must be empty or 16 bytes", field);
+    }
+    if (payload.len > max_payload) {
+        snprintf (field, sizeof field, "%s.payload", prefix);
+        return rb_refuse (r, RB_ETOOLARGE, field, "%s of %zu bytes is over the limit of %zu",
+                          field, payload.len, max_payload);
+    }
+    return RB_OK;
+}
+
+rb_err_t
+rb_wire_envelope_check (const Regiebus__Envelope *e, const char *prefix,
+                        size_t max_payload, rb_refusal_t *r)
+{
+    char field [96];
+    #define FIELD(name) (snprintf (field, sizeof field, "%s." name, prefix), field)
+    if (e->version != RB_WIRE_VERSION)
+        return rb_refuse (r, RB_EVERSION, FIELD ("version"), "%s %u is not %d", field, e->version, RB_WIRE_VERSION);
+    if (e->event_id.len != 16)
+        return rb_refuse (r, RB_EINVALID, FIELD ("event_id"), "%s must be 16 bytes", field);
+    if (!rb_config_name_valid (e->origin))
+        return rb_refuse (r, RB_EINVALID, FIELD ("origin"), "%s must be a node name", field);
+    if (e->origin_seq == 0)
+        return rb_refuse (r, RB_EINVALID, FIELD ("origin_seq"), "%s must be at least 1", field);
+    if (!rb_config_name_valid (e->destination))
+        return rb_refuse (r, RB_EINVALID, FIELD ("destination"), "%s must be a node name", field);
+    if (e->occurred_at_ms <= 0)
+        return rb_refuse (r, RB_EINVALID, FIELD ("occurred_at_ms"), "%s must be positive", field);
+    if (e->recorded_at_ms <= 0)
+        return rb_refuse (r, RB_EINVALID, FIELD ("recorded_at_ms"), "%s must be positive", field);
+    #undef FIELD
+    return s_check_common (prefix, e->case_pseudonym, e->kind, e->causation_id,
+                           e->payload, max_payload, r);
+}
+
+rb_err_t
+rb_wire_submission_check (const Regiebus__Submission *s, const char *prefix,
+                          size_t max_payload, rb_refusal_t *r)
+{
+    char field [96];
+    snprintf (field, sizeof field, "%s.idempotency_key", prefix);
+    if (!*s->idempotency_key)
+        return rb_refuse (r, RB_EMISSING, field, "%s is empty", field);
+    if (strlen (s->idempotency_key) > RB_IDEM_KEY_MAX)
+        return rb_refuse (r, RB_ETOOLARGE, field, "%s is longer than %d bytes", field, RB_IDEM_KEY_MAX);
+    if (s->occurred_at_ms < 0) {
+        snprintf (field, sizeof field, "%s.occurred_at_ms", prefix);
+        return rb_refuse (r, RB_EINVALID, field, "%s must not be negative", field);
+    }
+    return s_check_common (prefix, s->case_pseudonym, s->kind, s->causation_id,
+                           s->payload, max_payload, r);
+}

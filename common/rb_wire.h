@@ -1,0 +1,54 @@
+/*  rb_wire: the hand-written face of the generated protobuf code.
+ *
+ *  Decoding bytes from outside happens only here: each decoder checks size
+ *  and version and returns NULL with a refusal naming the problem, so the
+ *  rest of the node never sees a message that did not decode. Unpacked
+ *  messages are freed with rb_wire_free (one place for *__free_unpacked).
+ *  Validation of envelope and submission fields also lives here, so the
+ *  link and the API refuse the same things with the same field names.
+ */
+#ifndef RB_WIRE_H
+#define RB_WIRE_H
+
+#include "rb_error.h"
+#include "regiebus.pb-c.h"
+#include <czmq.h>
+
+#define RB_WIRE_VERSION 1
+#define RB_PSEUDONYM_LEN 64
+#define RB_IDEM_KEY_MAX 128
+
+//  Serialize any message into a new frame; NULL only when out of memory.
+zframe_t *rb_wire_frame (const ProtobufCMessage *msg);
+
+//  Decode a peer-link frame of size <= max; checks LinkFrame.version.
+Regiebus__LinkFrame *rb_wire_link_decode (zframe_t *frame, size_t max, rb_refusal_t *r);
+
+//  Decode an API request of size <= max; checks ApiRequest.version and
+//  that a call is set.
+Regiebus__ApiRequest *rb_wire_api_decode (zframe_t *frame, size_t max, rb_refusal_t *r);
+
+//  Decode one envelope from bytes (no version check: see envelope_check).
+Regiebus__Envelope *rb_wire_envelope_decode (const uint8_t *data, size_t size);
+
+//  Free any unpacked message and null the caller's pointer.
+#define rb_wire_free(msg_p) rb_wire_free_ ((ProtobufCMessage **) (msg_p))
+void rb_wire_free_ (ProtobufCMessage **msg_p);
+
+//  Check every field of an envelope. prefix names it in refusals
+//  ("envelopes[3]"); max_payload bounds the payload.
+rb_err_t rb_wire_envelope_check (const Regiebus__Envelope *e, const char *prefix,
+                                 size_t max_payload, rb_refusal_t *r);
+
+//  Check a submission's own fields (destination is checked by the caller,
+//  who knows the peers).
+rb_err_t rb_wire_submission_check (const Regiebus__Submission *s, const char *prefix,
+                                   size_t max_payload, rb_refusal_t *r);
+
+//  True for 64 lowercase hex characters.
+bool rb_wire_pseudonym_valid (const char *text);
+
+//  True for an event kind this node knows.
+bool rb_wire_kind_known (int kind);
+
+#endif
