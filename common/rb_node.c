@@ -166,6 +166,13 @@ rb_node_set_handler (rb_node_t *self, rb_inbox_handler_fn *handler, void *arg)
 }
 
 void
+rb_node_set_commit_hook (rb_node_t *self, rb_node_commit_fn *hook, void *arg)
+{
+    self->commit_hook = hook;
+    self->commit_hook_arg = arg;
+}
+
+void
 rb_node_stop (rb_node_t *self)
 {
     self->terminated = true;
@@ -415,6 +422,8 @@ s_commit (rb_node_t *self)
         rb_err_t rc = rb_txn_commit (&self->txn);
         ok = rc == RB_OK;
         self->counters.commits++;
+        if (ok && self->commit_hook)
+            self->commit_hook (self->commit_hook_arg);
         if (!ok) {
             self->counters.commit_failures++;
             rb_log_error ("msg=\"group commit failed\" error=\"%s\" detail=\"%s\"", rb_strerror (rc),

@@ -31,6 +31,11 @@ void rb_node_destroy (rb_node_t **self_p);
 //  Let a daemon see every accepted inbound envelope inside its commit.
 void rb_node_set_handler (rb_node_t *self, rb_inbox_handler_fn *handler, void *arg);
 
+//  Call hook after every group commit that held, on the node's thread:
+//  for work that must only follow durability (benchmarks stamp times here).
+typedef void (rb_node_commit_fn) (void *arg);
+void rb_node_set_commit_hook (rb_node_t *self, rb_node_commit_fn *hook, void *arg);
+
 //  Run the loop until SIGINT/SIGTERM or rb_node_stop. Returns 0.
 int rb_node_run (rb_node_t *self);
 

@@ -54,6 +54,8 @@ struct _rb_node_t {
     rb_counters_t counters;     //  since start
     int64_t started_at_ms;      //  wall clock at start
     bool terminated;            //  stop after this turn
+    rb_node_commit_fn *commit_hook; //  called after each commit that held
+    void *commit_hook_arg;      //  its argument
 };
 
 //  Begin the group transaction if it is not open yet.
