@@ -456,11 +456,19 @@ rb_api_handle (rb_node_t *self, zmsg_t *msg)
     zmsg_t *route = zmsg_dup (msg);
     rb_refusal_t why = { 0 };
     Regiebus__ApiRequest *req = body? rb_wire_api_decode (body, self->config->max_frame_bytes, &why): NULL;
+    //  On a tcp API, CURVE admits peers too: only client keys may call it.
+    const char *key = body? zframe_meta (body, "User-Id"): NULL;
+    if (req && key && !zhashx_lookup (self->api_clients, key)) {
+        rb_refuse (&why, RB_EDENIED, "key", "key %s is not an API client of this node", key);
+        s_reply_error (self, &route, req->request_id, &why);
+        rb_wire_free (&req);
+    }
     zframe_destroy (&body);
     if (!req) {
-        if (!why.code)
+        if (route && !why.code)
             rb_refuse (&why, RB_EMALFORMED, "request", "empty message");
-        s_reply_error (self, &route, 0, &why);
+        if (route)
+            s_reply_error (self, &route, 0, &why);
         return;
     }
     self->counters.api_requests++;

@@ -74,7 +74,8 @@ rb_client_call (rb_client_t *self, Regiebus__ApiRequest *request, int timeout_ms
         if (left <= 0)
             break;
         Regiebus__ApiReply *reply = rb_client_recv (self, (int) left);
-        if (!reply || reply->request_id == id)
+        //  Id 0: the node could not read the request, so this is our answer.
+        if (!reply || reply->request_id == id || (reply->request_id == 0 && reply->code))
             return reply;
         rb_wire_free (&reply);      //  a late reply to an earlier call
     }

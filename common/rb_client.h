@@ -31,7 +31,8 @@ uint64_t rb_client_send (rb_client_t *self, Regiebus__ApiRequest *request);
 //  Free with rb_wire_free.
 Regiebus__ApiReply *rb_client_recv (rb_client_t *self, int timeout_ms);
 
-//  Send and wait for the reply with the same request_id; NULL on timeout.
+//  Send and wait for the reply with the same request_id (or an error reply
+//  with request_id 0: the node could not decode the request); NULL on timeout.
 Regiebus__ApiReply *rb_client_call (rb_client_t *self, Regiebus__ApiRequest *request, int timeout_ms);
 
 #endif

@@ -66,7 +66,8 @@ s_write_public (const char *dir, const char *name, const uint8_t *public_key, rb
 }
 
 rb_err_t
-rb_keys_write_allowlist (const rb_config_t *config, const char *dir, rb_refusal_t *r)
+rb_keys_write_allowlist (const rb_config_t *config, const char *dir, zhashx_t *clients_out,
+                         rb_refusal_t *r)
 {
     if (zsys_dir_create ("%s", dir))
         return rb_refuse (r, RB_ESTORE, "node/data_dir", "cannot create %s", dir);
@@ -94,7 +95,8 @@ rb_keys_write_allowlist (const rb_config_t *config, const char *dir, rb_refusal_
         if (!cert)
             rb_refuse (r, RB_EINVALID, "api/clients_dir", "cannot load certificate %s", path);
         else
-            s_write_public (dir, name, zcert_public_key (cert), r);
+        if (s_write_public (dir, name, zcert_public_key (cert), r) == RB_OK && clients_out)
+            zhashx_update (clients_out, zcert_public_txt (cert), (void *) "client");
         zcert_destroy (&cert);
     }
     zdir_flatten_free (&files);

@@ -23,8 +23,9 @@ rb_err_t rb_keys_make (const char *dir, const char *name, char public_out [41],
 zcert_t *rb_keys_load (const char *path, rb_refusal_t *refusal);
 
 //  Rebuild dir (created if missing) so it holds exactly the configured
-//  peers' keys plus any certificates in config->api_clients_dir.
+//  peers' keys plus any certificates in config->api_clients_dir. When
+//  clients is not NULL, the API clients' Z85 keys are inserted into it.
 rb_err_t rb_keys_write_allowlist (const rb_config_t *config, const char *dir,
-                                  rb_refusal_t *refusal);
+                                  zhashx_t *clients, rb_refusal_t *refusal);
 
 #endif

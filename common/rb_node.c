@@ -24,7 +24,8 @@ s_open_sockets (rb_node_t *self, rb_refusal_t *r)
     const rb_config_t *c = self->config;
     char allow [600];
     snprintf (allow, sizeof allow, "%s/allowlist", c->data_dir);
-    if (rb_keys_write_allowlist (c, allow, r))
+    self->api_clients = zhashx_new ();
+    if (rb_keys_write_allowlist (c, allow, self->api_clients, r))
         return r->code;
     self->auth = zactor_new (zauth, NULL);
     if (!self->auth || zstr_sendx (self->auth, "CURVE", allow, NULL) || zsock_wait (self->auth))
@@ -149,6 +150,7 @@ rb_node_destroy (rb_node_t **self_p)
     zactor_destroy (&self->monitor);
     zsock_destroy (&self->router);
     zsock_destroy (&self->api);
+    zhashx_destroy (&self->api_clients);
     zactor_destroy (&self->auth);
     rb_inbox_destroy (&self->inbox);
     rb_outbox_destroy (&self->outbox);

@@ -45,6 +45,7 @@ struct _rb_node_t {
     zactor_t *monitor;          //  zmonitor on the peer ROUTER: auth failures
     zsock_t *router;            //  peers connect here
     zsock_t *api;               //  clients connect here
+    zhashx_t *api_clients;      //  tcp API: Z85 keys allowed to call it
     rb_link_t **links;          //  one per configured peer
     int link_count;
     uint64_t *assigned;         //  per link: seq assigned in the open commit

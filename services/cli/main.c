@@ -1,6 +1,8 @@
 /*  regiebus: the command-line tool for integrators and ops.
  *
  *    regiebus keys make NAME [--dir DIR]
+ *    (a tcp:// API also needs --cert CLIENT_CERT, and --server-key KEY
+ *     unless -c names the node's config, whose certificate gives it)
  *    regiebus [--api ENDPOINT | -c CONFIG] status [--json]
  *    regiebus [--api ENDPOINT | -c CONFIG] submit --to PEER --case HEX64 [--kind test]
  *             [--payload TEXT] --key KEY [--count N]
@@ -21,6 +23,8 @@
 typedef struct {
     const char *api;        //  API endpoint
     const char *config;     //  or a node config to read it from
+    const char *server_key; //  tcp API: the node's public key (Z85)
+    const char *cert;       //  tcp API: this client's certificate
     int argc;               //  the command and its arguments
     char **argv;
 } s_args_t;
@@ -30,6 +34,7 @@ s_usage (void)
 {
     fprintf (stderr,
         "usage: regiebus keys make NAME [--dir DIR]\n"
+        "       (a tcp:// API also takes --cert CLIENT_CERT and --server-key KEY before the command)\n"
         "       regiebus [--api ENDPOINT | -c CONFIG] status [--json]\n"
         "       regiebus [--api ENDPOINT | -c CONFIG] submit --to PEER --case HEX64 --key KEY\n"
         "                [--kind test] [--payload TEXT] [--count N]\n"
@@ -78,7 +83,30 @@ s_connect (s_args_t *a)
         fprintf (stderr, "regiebus: name the node with --api ENDPOINT or -c CONFIG\n");
         return NULL;
     }
-    rb_client_t *client = rb_client_new (endpoint, NULL, NULL);
+    zcert_t *cert = NULL;
+    char server_key [41] = "";
+    if (strncmp (endpoint, "tcp://", 6) == 0) {
+        if (a->server_key)
+            snprintf (server_key, sizeof server_key, "%s", a->server_key);
+        else
+        if (a->config) {
+            rb_refusal_t why;
+            rb_config_t *config = rb_config_load (a->config, NULL, 0, &why);
+            zcert_t *node_cert = config? zcert_load (config->cert): NULL;
+            if (node_cert)
+                snprintf (server_key, sizeof server_key, "%s", zcert_public_txt (node_cert));
+            zcert_destroy (&node_cert);
+            rb_config_destroy (&config);
+        }
+        cert = a->cert? zcert_load (a->cert): NULL;
+        if (!cert || !*server_key) {
+            fprintf (stderr, "regiebus: a tcp:// API needs --cert CLIENT_CERT (with its _secret) and the node's key\n");
+            zcert_destroy (&cert);
+            return NULL;
+        }
+    }
+    rb_client_t *client = rb_client_new (endpoint, cert? server_key: NULL, cert);
+    zcert_destroy (&cert);
     if (!client)
         fprintf (stderr, "regiebus: cannot connect to %s\n", endpoint);
     return client;
@@ -340,6 +368,12 @@ main (int argc, char *argv [])
         else
         if (streq (argv [i], "-c") || streq (argv [i], "--config"))
             a.config = argv [i + 1];
+        else
+        if (streq (argv [i], "--server-key"))
+            a.server_key = argv [i + 1];
+        else
+        if (streq (argv [i], "--cert"))
+            a.cert = argv [i + 1];
         else
             return s_usage ();
     }
