@@ -417,28 +417,33 @@ s_advance_clock (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *
 {
     rb_refusal_t why = { 0 };
     int64_t by = req->advance_clock->by_ms;
-    int64_t before = rb_clock_offset (self->clock);
-    rb_err_t rc = rb_clock_advance (self->clock, by);
+    //  Work on a scratch clock: the node's clock moves only once this commits.
+    rb_clock_t *scratch = rb_clock_new (rb_clock_is_test (self->clock));
+    int64_t base = self->clock_offset_pending? self->clock_offset_pending: rb_clock_offset (self->clock);
+    rb_clock_set_offset (scratch, base);
+    rb_err_t rc = scratch? rb_clock_advance (scratch, by): RB_EINTERNAL;
     if (rc == RB_EPRECONDITION)
         rb_refuse (&why, rc, "advance_clock", "this node's clock is the wall clock (node/clock = wall)");
     else
     if (rc)
         rb_refuse (&why, rc, "advance_clock.by_ms", "advance_clock.by_ms must be from 1 ms to 100 years");
+    int64_t offset = scratch? rb_clock_offset (scratch): 0;
+    int64_t now = scratch? rb_clock_now_ms (scratch): 0;
+    rb_clock_destroy (&scratch);
     uint8_t bytes [8];
-    rb_u64_put (bytes, (uint64_t) rb_clock_offset (self->clock));
+    rb_u64_put (bytes, (uint64_t) offset);
     if (!why.code && (rc = rb_node_txn (self)) == RB_OK)
         rc = rb_txn_put (self->txn, self->meta, rb_val_str ("clock_offset"), (rb_val_t) { bytes, 8 });
-    if (!why.code && rc) {
+    if (!why.code && rc)
         rb_refuse (&why, rc, "", "%s", rb_store_errmsg (self->store));
-        rb_clock_set_offset (self->clock, before);
-    }
     if (why.code) {
         s_reply_error (self, route_p, req->request_id, &why);
         return;
     }
+    self->clock_offset_pending = offset;
     rb_log_info ("msg=\"clock advanced\" by_ms=%lld", (long long) by);
     Regiebus__AdvanceClockReply result = REGIEBUS__ADVANCE_CLOCK_REPLY__INIT;
-    result.now_ms = rb_clock_now_ms (self->clock);
+    result.now_ms = now;
     Regiebus__ApiReply reply = REGIEBUS__API_REPLY__INIT;
     reply.request_id = req->request_id;
     reply.result_case = REGIEBUS__API_REPLY__RESULT_ADVANCE_CLOCK;

@@ -424,6 +424,8 @@ s_commit (rb_node_t *self)
         rb_err_t rc = rb_txn_commit (&self->txn);
         ok = rc == RB_OK;
         self->counters.commits++;
+        if (ok && self->clock_offset_pending)
+            rb_clock_set_offset (self->clock, self->clock_offset_pending);
         if (ok && self->commit_hook)
             self->commit_hook (self->commit_hook_arg);
         if (!ok) {
@@ -440,6 +442,7 @@ s_commit (rb_node_t *self)
             rb_link_assigned (link, self->assigned [i]);
         self->assigned [i] = 0;
     }
+    self->clock_offset_pending = 0;
     if (!ok) {
         //  Inbound results of this turn did not hold: reload, let peers resend.
         rb_refusal_t r;
