@@ -233,6 +233,8 @@ s_submit (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
     if (!why.code && (rc = rb_txn_commit (&child)))
         rb_refuse (&why, rc, "", "%s", rb_store_errmsg (self->store));
     rb_txn_destroy (&child);
+    if (why.code == RB_EFULL)
+        self->store_nudge = true;
     if (why.code)
         s_reply_error (self, route_p, req->request_id, &why);
     else {
@@ -460,7 +462,9 @@ rb_api_handle (rb_node_t *self, zmsg_t *msg)
     zmsg_remove (msg, body);
     zmsg_t *route = zmsg_dup (msg);
     rb_refusal_t why = { 0 };
-    Regiebus__ApiRequest *req = body? rb_wire_api_decode (body, self->config->max_frame_bytes, &why): NULL;
+    uint64_t request_id = 0;
+    Regiebus__ApiRequest *req = body?
+        rb_wire_api_decode (body, self->config->max_frame_bytes, &request_id, &why): NULL;
     //  On a tcp API, CURVE admits peers too: only client keys may call it.
     const char *key = body? zframe_meta (body, "User-Id"): NULL;
     if (req && key && !zhashx_lookup (self->api_clients, key)) {
@@ -473,7 +477,7 @@ rb_api_handle (rb_node_t *self, zmsg_t *msg)
         if (route && !why.code)
             rb_refuse (&why, RB_EMALFORMED, "request", "empty message");
         if (route)
-            s_reply_error (self, &route, 0, &why);
+            s_reply_error (self, &route, request_id, &why);
         return;
     }
     self->counters.api_requests++;

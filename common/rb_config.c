@@ -133,10 +133,15 @@ s_load_peer (rb_config_t *self, zconfig_t *peer, rb_refusal_t *r)
         else
             return rb_refuse (r, RB_EINVALID, field, "config: unknown key '%s'", field);
     }
-    if (!*p->endpoint)
-        return rb_refuse (r, RB_EMISSING, "endpoint", "config: missing key 'peer/%s/endpoint'", name);
-    if (!*p->public_key)
-        return rb_refuse (r, RB_EMISSING, "public_key", "config: missing key 'peer/%s/public_key'", name);
+    char field [96];
+    if (!*p->endpoint) {
+        snprintf (field, sizeof field, "peer/%s/endpoint", name);
+        return rb_refuse (r, RB_EMISSING, field, "config: missing key '%s'", field);
+    }
+    if (!*p->public_key) {
+        snprintf (field, sizeof field, "peer/%s/public_key", name);
+        return rb_refuse (r, RB_EMISSING, field, "config: missing key '%s'", field);
+    }
     self->peer_count++;
     return RB_OK;
 }

@@ -420,6 +420,15 @@ s_commit (rb_node_t *self)
         &&  (rb_node_txn (self) || rb_link_stage (self->links [i], self->txn)))
             rb_log_error ("msg=\"cannot record acknowledgement\" peer=%s detail=\"%s\"",
                           rb_link_name (self->links [i]), rb_store_errmsg (self->store));
+    if (self->store_nudge && rb_node_txn (self) == RB_OK) {
+        //  LMDB reuses pages freed by transaction T only from T+2 on. An
+        //  idle node whose queue drained would refuse forever, because
+        //  refused writes never commit: one small commit moves it along.
+        uint8_t now [8];
+        rb_u64_put (now, (uint64_t) rb_clock_now_ms (self->clock));
+        rb_txn_put (self->txn, self->meta, rb_val_str ("store_full_at"), (rb_val_t) { now, 8 });
+    }
+    self->store_nudge = false;
     if (self->txn) {
         rb_err_t rc = rb_txn_commit (&self->txn);
         ok = rc == RB_OK;

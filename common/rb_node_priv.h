@@ -54,6 +54,7 @@ struct _rb_node_t {
     rb_txn_t *txn;              //  the open group transaction, NULL if none
     rb_counters_t counters;     //  since start
     int64_t clock_offset_pending; //  test clock offset to apply once committed, 0 none
+    bool store_nudge;           //  a write hit MAP_FULL: commit something this turn
     int64_t started_at_ms;      //  wall clock at start
     bool terminated;            //  stop after this turn
     rb_node_commit_fn *commit_hook; //  called after each commit that held

@@ -44,9 +44,10 @@ rb_wire_link_decode (zframe_t *frame, size_t max, rb_refusal_t *r)
 }
 
 Regiebus__ApiRequest *
-rb_wire_api_decode (zframe_t *frame, size_t max, rb_refusal_t *r)
+rb_wire_api_decode (zframe_t *frame, size_t max, uint64_t *request_id, rb_refusal_t *r)
 {
     Regiebus__ApiRequest *msg = s_decode (&regiebus__api_request__descriptor, frame, max, "request", r);
+    *request_id = msg? msg->request_id: 0;
     if (msg && msg->version != RB_WIRE_VERSION) {
         rb_refuse (r, RB_EVERSION, "version", "API version %u is not %d", msg->version, RB_WIRE_VERSION);
         rb_wire_free (&msg);

@@ -25,8 +25,10 @@ zframe_t *rb_wire_frame (const ProtobufCMessage *msg);
 Regiebus__LinkFrame *rb_wire_link_decode (zframe_t *frame, size_t max, rb_refusal_t *r);
 
 //  Decode an API request of size <= max; checks ApiRequest.version and
-//  that a call is set.
-Regiebus__ApiRequest *rb_wire_api_decode (zframe_t *frame, size_t max, rb_refusal_t *r);
+//  that a call is set. *request_id gets the request's id whenever the bytes
+//  decoded, so that even a refusal can name the request it answers.
+Regiebus__ApiRequest *rb_wire_api_decode (zframe_t *frame, size_t max, uint64_t *request_id,
+                                          rb_refusal_t *r);
 
 //  Decode one envelope from bytes (no version check: see envelope_check).
 Regiebus__Envelope *rb_wire_envelope_decode (const uint8_t *data, size_t size);
