@@ -18,6 +18,17 @@
 
 static void s_drop_refusals (zlist_t *refusals);
 
+//  Watch a CURVE server socket for handshakes the allowlist refused.
+static zactor_t *
+s_monitor_new (zsock_t *sock)
+{
+    zactor_t *monitor = zactor_new (zmonitor, sock);
+    zstr_sendx (monitor, "LISTEN", "HANDSHAKE_FAILED_AUTH", NULL);
+    zstr_sendx (monitor, "START", NULL);
+    zsock_wait (monitor);
+    return monitor;
+}
+
 static rb_err_t
 s_open_sockets (rb_node_t *self, rb_refusal_t *r)
 {
@@ -38,10 +49,7 @@ s_open_sockets (rb_node_t *self, rb_refusal_t *r)
     zsock_set_rcvhwm (self->router, 10000);
     zsock_set_sndhwm (self->router, 10000);
     zsock_set_linger (self->router, 0);
-    self->monitor = zactor_new (zmonitor, self->router);
-    zstr_sendx (self->monitor, "LISTEN", "HANDSHAKE_FAILED_AUTH", NULL);
-    zstr_sendx (self->monitor, "START", NULL);
-    zsock_wait (self->monitor);
+    self->monitor = s_monitor_new (self->router);
     if (zsock_bind (self->router, "%s", c->bind) < 0)
         return rb_refuse (r, RB_EINVALID, "node/bind", "cannot bind %s: %s", c->bind, zmq_strerror (zmq_errno ()));
     self->api = zsock_new (ZMQ_ROUTER);
@@ -53,6 +61,7 @@ s_open_sockets (rb_node_t *self, rb_refusal_t *r)
         zcert_apply (self->cert, self->api);
         zsock_set_curve_server (self->api, 1);
         zsock_set_zap_domain (self->api, "regiebus-api");
+        self->api_monitor = s_monitor_new (self->api);
     }
     if (zsock_bind (self->api, "%s", c->api_endpoint) < 0)
         return rb_refuse (r, RB_EINVALID, "api/endpoint", "cannot bind %s: %s", c->api_endpoint,
@@ -148,6 +157,7 @@ rb_node_destroy (rb_node_t **self_p)
         zlist_destroy (&self->refusals);
     }
     zactor_destroy (&self->monitor);
+    zactor_destroy (&self->api_monitor);
     zsock_destroy (&self->router);
     zsock_destroy (&self->api);
     zhashx_destroy (&self->api_clients);
@@ -391,15 +401,16 @@ s_handle_link_frame (rb_node_t *self, rb_link_t *link, zframe_t *body)
 }
 
 static void
-s_handle_monitor (rb_node_t *self)
+s_handle_monitor (rb_node_t *self, zactor_t *monitor)
 {
-    zmsg_t *event = zmsg_recv (self->monitor);
+    zmsg_t *event = zmsg_recv (monitor);
     char *name = event? zmsg_popstr (event): NULL;
     if (name && streq (name, "HANDSHAKE_FAILED_AUTH")) {
         self->counters.auth_failures++;
         char *value = zmsg_popstr (event);
         char *endpoint = zmsg_popstr (event);
-        rb_log_warn ("msg=\"peer key refused by allowlist\" endpoint=%s", endpoint? endpoint: "?");
+        rb_log_warn ("msg=\"key refused by allowlist\" socket=%s endpoint=%s",
+                     monitor == self->monitor? "peer": "api", endpoint? endpoint: "?");
         zstr_free (&value);
         zstr_free (&endpoint);
     }
@@ -503,7 +514,9 @@ s_turn (rb_node_t *self, zmq_pollitem_t *items, int count)
     if (zmq_poll (items, count, S_TURN_MS) < 0 && zmq_errno () != EINTR)
         rb_log_error ("msg=\"poll failed\" error=\"%s\"", zmq_strerror (zmq_errno ()));
     if (items [2].revents & ZMQ_POLLIN)
-        s_handle_monitor (self);
+        s_handle_monitor (self, self->monitor);
+    if (self->api_monitor && (items [count - 1].revents & ZMQ_POLLIN))
+        s_handle_monitor (self, self->api_monitor);
     s_drain (self->api, S_DRAIN_FRAMES, rb_api_handle, self);
     s_drain (self->router, S_DRAIN_FRAMES, s_handle_peer_frame, self);
     int64_t now = rb_clock_mono_ms ();
@@ -526,8 +539,10 @@ s_turn (rb_node_t *self, zmq_pollitem_t *items, int count)
 int
 rb_node_run (rb_node_t *self)
 {
-    int count = 3 + self->link_count;
+    int count = 3 + self->link_count + (self->api_monitor? 1: 0);
     zmq_pollitem_t *items = calloc (count, sizeof *items);
+    if (self->api_monitor)
+        items [count - 1].socket = zsock_resolve (self->api_monitor);
     items [0].socket = zsock_resolve (self->api);
     items [1].socket = zsock_resolve (self->router);
     items [2].socket = zsock_resolve (self->monitor);

@@ -43,6 +43,7 @@ struct _rb_node_t {
     zcert_t *cert;              //  this node's keypair
     zactor_t *auth;             //  zauth: CURVE allowlist
     zactor_t *monitor;          //  zmonitor on the peer ROUTER: auth failures
+    zactor_t *api_monitor;      //  the same on a tcp API, NULL for ipc
     zsock_t *router;            //  peers connect here
     zsock_t *api;               //  clients connect here
     zhashx_t *api_clients;      //  tcp API: Z85 keys allowed to call it
