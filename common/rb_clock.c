@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <time.h>
 
+#define S_STEP_MAX INT64_C (3153600000000)
+#define S_OFFSET_MAX INT64_C (31536000000000)
+
 struct _rb_clock_t {
     bool test_mode;         //  true: rb_clock_advance() is allowed
     int64_t offset_ms;      //  added to the wall clock; only grows
@@ -57,8 +60,9 @@ rb_clock_advance (rb_clock_t *self, int64_t by_ms)
 {
     if (!self->test_mode)
         return RB_EPRECONDITION;
-    //  Cap one step at about 100 years so the offset can never overflow.
-    if (by_ms <= 0 || by_ms > INT64_C (3153600000000))
+    //  One step is at most about 100 years, and the whole offset at most
+    //  about 1,000, so that neither the offset nor now_ms can overflow.
+    if (by_ms <= 0 || by_ms > S_STEP_MAX || self->offset_ms > S_OFFSET_MAX - by_ms)
         return RB_EINVALID;
     self->offset_ms += by_ms;
     return RB_OK;
@@ -73,6 +77,6 @@ rb_clock_offset (rb_clock_t *self)
 void
 rb_clock_set_offset (rb_clock_t *self, int64_t offset_ms)
 {
-    if (self->test_mode && offset_ms > self->offset_ms)
+    if (self->test_mode && offset_ms > self->offset_ms && offset_ms <= S_OFFSET_MAX)
         self->offset_ms = offset_ms;
 }

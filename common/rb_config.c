@@ -39,7 +39,7 @@ static const s_key_t s_schema [] = {
     { "node", "clock", S_BOOL_TEST_CLOCK, offsetof (rb_config_t, test_clock), 0, false, "wall", 0, 0 },
     TEXT ("api", "endpoint", api_endpoint, true, NULL),
     TEXT ("api", "clients_dir", api_clients_dir, false, ""),
-    UINT ("limits", "max_frame_bytes", max_frame_bytes, "4194304", 1024, 268435456),
+    UINT ("limits", "max_frame_bytes", max_frame_bytes, "4194304", 16384, 268435456),
     UINT ("limits", "max_batch_events", max_batch_events, "10000", 1, 1000000),
     UINT ("limits", "max_payload_bytes", max_payload_bytes, "65536", 0, 16777216),
     UINT ("link", "window", window, "8192", 1, 1000000),
@@ -200,6 +200,11 @@ s_check (rb_config_t *self, rb_refusal_t *r)
         return rb_refuse (r, RB_EINVALID, "api/endpoint", "config: api/endpoint must be ipc:// or tcp://");
     if (strncmp (self->api_endpoint, "tcp://", 6) == 0 && !*self->api_clients_dir)
         return rb_refuse (r, RB_EMISSING, "api/clients_dir", "config: a tcp:// api/endpoint needs api/clients_dir (CURVE client allowlist)");
+    //  An envelope must fit in a batch frame a peer with the same limits
+    //  accepts, or its stream would stall on it.
+    if (self->max_payload_bytes + 4096 > self->max_frame_bytes / 2)
+        return rb_refuse (r, RB_EINVALID, "limits/max_payload_bytes",
+                          "config: limits/max_payload_bytes plus 4096 must fit in half of limits/max_frame_bytes");
     if (self->batch_events > self->window)
         return rb_refuse (r, RB_EINVALID, "link/batch_events", "config: link/batch_events must not exceed link/window");
     return RB_OK;

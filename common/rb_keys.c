@@ -1,5 +1,6 @@
 /*  rb_keys: certificates and allowlist; see rb_keys.h. */
 #include "rb_keys.h"
+#include <sodium.h>
 #include <sys/stat.h>
 
 rb_err_t
@@ -34,6 +35,16 @@ rb_keys_load (const char *path, rb_refusal_t *r)
     char secret [600];
     snprintf (secret, sizeof secret, "%s_secret", path);
     zcert_t *cert = zsys_file_exists (secret)? zcert_load (path): NULL;
+    //  A secret file that is a copy of the public one, or truncated, loads
+    //  as an all-zero secret: the keypair must be one that fits together.
+    uint8_t derived [32];
+    if (cert && (sodium_init () < 0
+              || crypto_scalarmult_base (derived, zcert_secret_key (cert)) != 0
+              || memcmp (derived, zcert_public_key (cert), 32) != 0)) {
+        zcert_destroy (&cert);
+        rb_refuse (r, RB_EINVALID, "node/cert", "%s does not hold the secret key of %s", secret, path);
+        return NULL;
+    }
     if (!cert)
         rb_refuse (r, RB_EINVALID, "node/cert", "cannot load certificate %s with its secret %s", path, secret);
     return cert;
@@ -75,8 +86,9 @@ rb_keys_write_allowlist (const rb_config_t *config, const char *dir, zhashx_t *c
     for (int i = 0; i < config->peer_count; i++) {
         uint8_t key [32];
         zmq_z85_decode (key, config->peers [i].public_key);
-        if (s_write_public (dir, config->peers [i].name, key, r))
-            return r->code;
+        rb_err_t rc = s_write_public (dir, config->peers [i].name, key, r);
+        if (rc)
+            return rc;
     }
     if (!*config->api_clients_dir)
         return RB_OK;
@@ -84,22 +96,24 @@ rb_keys_write_allowlist (const rb_config_t *config, const char *dir, zhashx_t *c
     if (!clients)
         return rb_refuse (r, RB_EINVALID, "api/clients_dir", "cannot read %s", config->api_clients_dir);
     zfile_t **files = zdir_flatten (clients);
-    for (int i = 0; files [i] && !r->code; i++) {
+    rb_err_t rc = RB_OK;
+    for (int i = 0; files [i] && !rc; i++) {
         const char *path = zfile_filename (files [i], NULL);
         size_t len = strlen (path);
         if (len < 5 || strcmp (path + len - 5, ".cert") != 0)
             continue;       //  secret halves and other files are not for the allowlist
         zcert_t *cert = zcert_load (path);
+        //  A dot cannot appear in a peer name, so clients never shadow peers.
         char name [32];
-        snprintf (name, sizeof name, "api-client-%d", i);
+        snprintf (name, sizeof name, "api.client.%d", i);
         if (!cert)
-            rb_refuse (r, RB_EINVALID, "api/clients_dir", "cannot load certificate %s", path);
+            rc = rb_refuse (r, RB_EINVALID, "api/clients_dir", "cannot load certificate %s", path);
         else
-        if (s_write_public (dir, name, zcert_public_key (cert), r) == RB_OK && clients_out)
+        if ((rc = s_write_public (dir, name, zcert_public_key (cert), r)) == RB_OK && clients_out)
             zhashx_update (clients_out, zcert_public_txt (cert), (void *) "client");
         zcert_destroy (&cert);
     }
     zdir_flatten_free (&files);
     zdir_destroy (&clients);
-    return r->code;
+    return rc;
 }
