@@ -1,6 +1,7 @@
 /*  regiebus: the command-line tool for integrators and ops.
  *
  *    regiebus keys make NAME [--dir DIR]
+ *    regiebus keys region FILE
  *    (a tcp:// API also needs --cert CLIENT_CERT, and --server-key KEY
  *     unless -c names the node's config, whose certificate gives it)
  *    regiebus [--api ENDPOINT | -c CONFIG] status [--json]
@@ -16,6 +17,7 @@
 #include "rb_client.h"
 #include "rb_config.h"
 #include "rb_keys.h"
+#include "rb_pseudonym.h"
 #include <time.h>
 
 #define S_TIMEOUT_MS 10000
@@ -34,6 +36,7 @@ s_usage (void)
 {
     fprintf (stderr,
         "usage: regiebus keys make NAME [--dir DIR]\n"
+        "       regiebus keys region FILE\n"
         "       (a tcp:// API also takes --cert CLIENT_CERT and --server-key KEY before the command)\n"
         "       regiebus [--api ENDPOINT | -c CONFIG] status [--json]\n"
         "       regiebus [--api ENDPOINT | -c CONFIG] submit --to PEER --case HEX64 --key KEY\n"
@@ -145,6 +148,15 @@ s_time (int64_t ms, char *out, size_t size)
 static int
 s_keys (s_args_t *a)
 {
+    if (a->argc == 3 && streq (a->argv [1], "region")) {
+        rb_refusal_t why = { 0 };
+        if (rb_pseudonym_make_key (a->argv [2], &why)) {
+            fprintf (stderr, "regiebus: %s\n", why.message);
+            return 1;
+        }
+        printf ("region key written to %s: share it with the region's nodes only\n", a->argv [2]);
+        return 0;
+    }
     if (a->argc < 3 || !streq (a->argv [1], "make"))
         return s_usage ();
     const char *dir = s_opt (a, "--dir");
