@@ -122,11 +122,13 @@ s_check_submit (rb_node_t *self, const Regiebus__SubmitRequest *req, rb_refusal_
 static void
 s_hash_submission (const Regiebus__Submission *s, uint8_t hash [S_HASH_SIZE])
 {
+    uint8_t small [1024];
     size_t size = regiebus__submission__get_packed_size (s);
-    uint8_t *packed = malloc (size? size: 1);
+    uint8_t *packed = size <= sizeof small? small: malloc (size);
     regiebus__submission__pack (s, packed);
     crypto_generichash (hash, S_HASH_SIZE, packed, size, NULL, 0);
-    free (packed);
+    if (packed != small)
+        free (packed);
 }
 
 //  Look up a key: RB_OK with *found set, or a storage error.
@@ -165,7 +167,8 @@ s_submit_one (rb_node_t *self, rb_txn_t *txn, const Regiebus__Submission *s, siz
     if (!found) {
         int64_t now = rb_clock_now_ms (self->clock);
         memcpy (idem->hash, hash, S_HASH_SIZE);
-        randombytes_buf (idem->event_id, 16);
+        //  event_id holds random bytes drawn for the whole request at once:
+        //  one getrandom call per request, not one per event.
         idem->event_id [6] = (idem->event_id [6] & 0x0f) | 0x40;    //  UUID version 4
         idem->event_id [8] = (idem->event_id [8] & 0x3f) | 0x80;    //  RFC 4122 variant
         idem->recorded_at = now;
@@ -219,6 +222,11 @@ s_submit (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
     if (rc)
         rb_refuse (&why, rc, "", "cannot begin: %s", rb_store_errmsg (self->store));
     uint64_t fresh = 0;
+    uint8_t *ids = calloc (n, 16);
+    randombytes_buf (ids, n * 16);
+    for (size_t i = 0; i < n; i++)
+        memcpy (idem [i].event_id, ids + 16 * i, 16);
+    free (ids);
     for (size_t i = 0; i < n && !why.code; i++) {
         regiebus__accepted__init (&accepted [i]);
         list [i] = &accepted [i];

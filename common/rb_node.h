@@ -39,7 +39,7 @@ void rb_node_set_commit_hook (rb_node_t *self, rb_node_commit_fn *hook, void *ar
 //  Run the loop until SIGINT/SIGTERM or rb_node_stop. Returns 0.
 int rb_node_run (rb_node_t *self);
 
-//  Ask the loop to stop after its current turn.
+//  Ask the loop to stop after its current turn. Safe from any thread.
 void rb_node_stop (rb_node_t *self);
 
 #endif

@@ -8,6 +8,7 @@
 #include "rb_link.h"
 #include "rb_node.h"
 #include "rb_outbox.h"
+#include <stdatomic.h>
 
 //  Counters since start, exported by status.
 typedef struct {
@@ -57,7 +58,7 @@ struct _rb_node_t {
     int64_t clock_offset_pending; //  test clock offset to apply once committed, 0 none
     bool store_nudge;           //  a write hit MAP_FULL: commit something this turn
     int64_t started_at_ms;      //  wall clock at start
-    bool terminated;            //  stop after this turn
+    atomic_bool terminated;     //  stop after this turn; set from any thread
     rb_node_commit_fn *commit_hook; //  called after each commit that held
     void *commit_hook_arg;      //  its argument
 };
