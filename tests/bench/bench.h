@@ -1,0 +1,132 @@
+/*  bench: the pieces of regiebus-bench, the benchmark suite.
+ *
+ *  regiebus-bench measures, in one run, what one durable link between two
+ *  nodes achieves and the raw limits of the building blocks underneath it
+ *  on the same machine, and prints them side by side as ratios:
+ *
+ *    raw      LMDB records per second at 1, 100 and 1,000 records per
+ *             fsync'd commit (and at the batch size the link produced);
+ *             ZeroMQ PUSH/PULL messages per second and the REQ/REP round
+ *             trip, over loopback TCP (bench_raw.c)
+ *    link     events per second from a client's first submit at node A
+ *             until node B has committed them all, and the latency from
+ *             "accepted" at A to "committed" at B at a fixed rate
+ *             (bench_link.c)
+ *
+ *  Node A is a child process (the regiebus-node binary), node B runs in
+ *  this process on its own thread so that its handler and commit hook can
+ *  stamp the moment each envelope became durable. Two nodes cannot share a
+ *  process: each starts a zauth actor, and zauth binds the one fixed ZAP
+ *  endpoint of the process-wide CZMQ context.
+ *
+ *  Every loop is bounded in count and in time; only loopback is used.
+ */
+#ifndef RB_BENCH_H
+#define RB_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BENCH_MAX_SETS 32
+
+//  What to run and how big.
+typedef struct {
+    bool smoke;                 //  tiny counts: checks that everything runs
+    bool run_raw;               //  LMDB and ZeroMQ raw limits
+    bool run_throughput;        //  events/s through one link
+    bool run_latency;           //  latency at a fixed rate
+    const char *dir;            //  parent of the run's temporary directory
+    bool keep;                  //  keep the temporary directory
+    const char *node_bin;       //  regiebus-node, run as node A
+    //  raw
+    double raw_seconds;         //  time bound of each raw measurement
+    uint64_t zmq_messages;      //  count bound of PUSH/PULL
+    uint64_t zmq_round_trips;   //  count bound of REQ/REP
+    size_t record_bytes;        //  LMDB value and ZeroMQ message size
+    //  throughput
+    uint64_t events;            //  events to push through the link
+    uint64_t per_request;       //  events per SubmitRequest
+    int in_flight;              //  SubmitRequests outstanding at once
+    double seconds;             //  time bound of the submitting
+    size_t payload_bytes;       //  TEST event payload size
+    //  latency
+    uint64_t rate;              //  events per second, one per submit
+    double warmup_seconds;      //  not counted
+    double latency_seconds;     //  counted
+    //  extra node settings, applied to both nodes
+    const char *sets [BENCH_MAX_SETS];
+    int set_count;
+} bench_opts_t;
+
+//  Results of the link throughput run.
+typedef struct {
+    bool ran;                   //  false: failed or not run
+    uint64_t events;            //  committed at B
+    double seconds;             //  first submit until B committed the last
+    double rate;                //  events / seconds
+    double accept_seconds;      //  first submit until A accepted the last
+    uint64_t b_commits;         //  B's commits that held envelopes
+    double b_mean_batch;        //  envelopes per such commit
+    double a_cpu_seconds;       //  node A's process, user + system, start to exit
+    double a_sys_seconds;       //  of which system
+    double b_cpu_seconds;       //  node B's loop thread, start to stop
+} bench_throughput_t;
+
+//  A distribution of durations, in microseconds.
+typedef struct {
+    double p50, p90, p99, max;
+} bench_dist_t;
+
+//  Results of the latency run.
+typedef struct {
+    bool ran;                   //  false: failed or not run
+    uint64_t samples;           //  events counted
+    uint64_t missing;           //  sent but not accepted or not committed in time
+    double achieved_rate;       //  submits per second actually made
+    bench_dist_t latency;       //  accepted at A -> committed at B: the figure
+    uint64_t negative;          //  committed at B before the reply reached the client
+    //  where the time goes, per event
+    bench_dist_t submit;        //  client sent -> A's OK reply received (A's commit)
+    bench_dist_t transit;       //  accepted -> applied in B's open transaction
+    bench_dist_t commit;        //  applied at B -> that transaction's commit held
+    bench_dist_t end_to_end;    //  client sent -> committed at B
+} bench_latency_t;
+
+//  Monotonic clock in nanoseconds.
+int64_t bench_now_ns (void);
+
+//  Value at percentile pct (0..100) of sorted values, nearest rank.
+int64_t bench_percentile (const int64_t *sorted, size_t count, double pct);
+
+//  Sort int64 values ascending.
+void bench_sort (int64_t *values, size_t count);
+
+// ---------------------------------------------------------------------------
+//  Raw limits (bench_raw.c). Each returns a negative value on failure.
+
+//  Records per second into a fresh LMDB environment under dir, per_commit
+//  records of value_bytes per durable (fsync'd) commit. commit_us (may be
+//  NULL) gets the distribution of mdb_txn_commit durations.
+double bench_lmdb_rate (const char *dir, size_t per_commit, size_t value_bytes,
+                        double seconds, uint64_t max_records, bench_dist_t *commit_us);
+
+//  The distribution of count values in ns (sorted in place), in µs.
+bench_dist_t bench_dist (int64_t *values, size_t count);
+
+//  Messages per second over PUSH/PULL on loopback TCP.
+double bench_zmq_push_pull (size_t message_bytes, uint64_t max_messages, double seconds);
+
+//  Mean REQ/REP round trip in microseconds on loopback TCP; p99_us gets
+//  the 99th percentile.
+double bench_zmq_req_rep (size_t message_bytes, uint64_t max_trips, double seconds,
+                          double *p99_us);
+
+// ---------------------------------------------------------------------------
+//  The link (bench_link.c). Each starts a fresh pair of nodes in a new
+//  directory under dir and stops it again. 0 on success.
+
+int bench_link_throughput (const bench_opts_t *opts, const char *dir, bench_throughput_t *out);
+int bench_link_latency (const bench_opts_t *opts, const char *dir, bench_latency_t *out);
+
+#endif
