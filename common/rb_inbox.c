@@ -116,6 +116,35 @@ s_dead_letter (rb_inbox_t *self, rb_txn_t *txn, const uint8_t *key, size_t key_s
     return rc;
 }
 
+static bool
+s_storage_error (rb_err_t rc)
+{
+    return rc == RB_EFULL || rc == RB_ESTORE || rc == RB_EINTERNAL;
+}
+
+//  Run the handler in a nested transaction. RB_OK with why->code set means
+//  "refused": the envelope becomes a dead letter. Any other return is a
+//  storage error that fails the batch.
+static rb_err_t
+s_handle (rb_inbox_t *self, rb_txn_t *txn, const Regiebus__Envelope *e, rb_refusal_t *why)
+{
+    rb_txn_t *each = NULL;
+    rb_err_t rc = rb_txn_child (txn, &each);
+    if (!rc) {
+        rc = self->handler (each, e, self->handler_arg, why);
+        if (rc && !why->code)
+            rb_refuse (why, rc, "", "%s", rb_strerror (rc));
+    }
+    if (!rc)
+        rc = rb_txn_commit (&each);
+    rb_txn_destroy (&each);
+    if (rc && !s_storage_error (rc))
+        return RB_OK;           //  refused: why says so
+    if (rc)
+        rb_refusal_clear (why);
+    return rc;
+}
+
 rb_err_t
 rb_inbox_apply (rb_inbox_t *self, rb_txn_t *txn, const char *origin, const Regiebus__Batch *batch,
                 rb_inbox_refused_fn *on_refused, void *arg, rb_batch_result_t *result)
@@ -140,12 +169,17 @@ rb_inbox_apply (rb_inbox_t *self, rb_txn_t *txn, const char *origin, const Regie
         size_t key_size = s_key (key, origin, seq);
         rb_refusal_t why = { 0 };
         Regiebus__Envelope *e = s_check_entry (self, origin, &batch->envelopes [i], i, seq, &why);
-        if (e) {
+        bool valid = e != NULL;
+        if (valid && self->handler) {
+            rc = s_handle (self, txn, e, &why);
+            valid = !rc && !why.code;
+        }
+        rb_wire_free (&e);
+        if (rc)
+            break;
+        if (valid) {
             rc = rb_txn_put (txn, self->events, (rb_val_t) { key, key_size },
                              (rb_val_t) { batch->envelopes [i].data, batch->envelopes [i].len });
-            if (!rc && self->handler)
-                rc = self->handler (txn, e, self->handler_arg);
-            rb_wire_free (&e);
             result->accepted++;
         }
         else {

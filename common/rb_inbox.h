@@ -32,10 +32,13 @@ typedef struct {
 //  Called for every refused envelope, with its seq and why.
 typedef void (rb_inbox_refused_fn) (uint64_t seq, const rb_refusal_t *why, void *arg);
 
-//  Called for every accepted envelope inside the same transaction, so that
-//  what a daemon derives from it commits or fails with it. Returning an
-//  error fails the whole batch (nothing of it is kept).
-typedef rb_err_t (rb_inbox_handler_fn) (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg);
+//  Called for every valid envelope, in a transaction of its own nested in
+//  the batch's, so that what a daemon derives from it commits or vanishes
+//  with it. A refusal (fill why, return its code) turns the envelope into a
+//  dead letter and the stream moves on; RB_EFULL, RB_ESTORE or RB_EINTERNAL
+//  fail the whole batch, which the sender then sends again.
+typedef rb_err_t (rb_inbox_handler_fn) (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg,
+                                        rb_refusal_t *why);
 
 //  Open the inbox tables. The store must outlive the inbox.
 rb_inbox_t *rb_inbox_new (rb_store_t *store, const char *self_name, size_t max_payload);

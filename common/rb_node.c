@@ -171,10 +171,30 @@ rb_node_destroy (rb_node_t **self_p)
     *self_p = NULL;
 }
 
+//  Wraps the daemon's handler: what it emitted for an envelope it then
+//  refused must not raise the links' assigned counters.
+static rb_err_t
+s_handle_envelope (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg, rb_refusal_t *why)
+{
+    rb_node_t *self = arg;
+    size_t size = (self->link_count + 1) * sizeof *self->assigned;
+    uint64_t *before = malloc (size);
+    if (!before)
+        return RB_EINTERNAL;
+    memcpy (before, self->assigned, size);
+    rb_err_t rc = self->handler (txn, e, self->handler_arg, why);
+    if (rc)
+        memcpy (self->assigned, before, size);
+    free (before);
+    return rc;
+}
+
 void
 rb_node_set_handler (rb_node_t *self, rb_inbox_handler_fn *handler, void *arg)
 {
-    rb_inbox_set_handler (self->inbox, handler, arg);
+    self->handler = handler;
+    self->handler_arg = arg;
+    rb_inbox_set_handler (self->inbox, handler? s_handle_envelope: NULL, self);
 }
 
 void
@@ -188,6 +208,66 @@ void
 rb_node_stop (rb_node_t *self)
 {
     self->terminated = true;
+}
+
+const char *
+rb_node_name (rb_node_t *self)
+{
+    return self->config->name;
+}
+
+int64_t
+rb_node_now_ms (rb_node_t *self)
+{
+    return rb_clock_now_ms (self->clock);
+}
+
+rb_err_t
+rb_node_emit (rb_node_t *self, rb_txn_t *txn, const rb_emit_t *emit, uint8_t *event_id_out,
+              rb_refusal_t *r)
+{
+    int index;
+    if (!emit->destination || !rb_node_link (self, emit->destination, &index))
+        return rb_refuse (r, RB_EPEER, "destination", "destination '%s' is not a configured peer",
+                          emit->destination? emit->destination: "");
+    if (!rb_wire_pseudonym_valid (emit->case_pseudonym))
+        return rb_refuse (r, RB_EINVALID, "case_pseudonym", "case_pseudonym must be 64 lowercase hex characters");
+    if (!rb_wire_kind_known (emit->kind))
+        return rb_refuse (r, RB_EKIND, "kind", "kind %d is not a known event kind", emit->kind);
+    if (emit->payload_size > self->config->max_payload_bytes)
+        return rb_refuse (r, RB_ETOOLARGE, "payload", "payload of %zu bytes is over the limit of %llu",
+                          emit->payload_size, (unsigned long long) self->config->max_payload_bytes);
+    uint8_t event_id [16];
+    randombytes_buf (event_id, sizeof event_id);
+    event_id [6] = (event_id [6] & 0x0f) | 0x40;
+    event_id [8] = (event_id [8] & 0x3f) | 0x80;
+    int64_t now = rb_clock_now_ms (self->clock);
+    Regiebus__Envelope e = REGIEBUS__ENVELOPE__INIT;
+    e.version = RB_WIRE_VERSION;
+    e.event_id.data = event_id;
+    e.event_id.len = 16;
+    e.origin = (char *) self->config->name;
+    e.destination = (char *) emit->destination;
+    e.case_pseudonym = (char *) emit->case_pseudonym;
+    e.kind = (Regiebus__EventKind) emit->kind;
+    e.occurred_at_ms = emit->occurred_at_ms? emit->occurred_at_ms: now;
+    e.recorded_at_ms = now;
+    if (emit->causation_id) {
+        e.causation_id.data = (uint8_t *) emit->causation_id;
+        e.causation_id.len = 16;
+    }
+    e.payload.data = (uint8_t *) emit->payload;
+    e.payload.len = emit->payload_size;
+    rb_err_t rc = rb_outbox_append (self->outbox, txn, emit->destination, &e);
+    if (rc)
+        return rb_refuse (r, rc, "", "%s", rb_store_errmsg (self->store));
+    //  Taken by the link only after the group commit holds; a child
+    //  transaction that fails puts the previous value back.
+    if (e.origin_seq > self->assigned [index])
+        self->assigned [index] = e.origin_seq;
+    if (event_id_out)
+        memcpy (event_id_out, event_id, 16);
+    return RB_OK;
 }
 
 rb_link_t *
@@ -301,6 +381,8 @@ s_apply_batch (rb_node_t *self, int index, const Regiebus__Batch *batch)
     if (!rc)
         rc = rb_txn_child (self->txn, &child);
     size_t queued = zlist_size (self->refusals);
+    uint64_t *assigned = malloc ((self->link_count + 1) * sizeof *assigned);
+    memcpy (assigned, self->assigned, (self->link_count + 1) * sizeof *assigned);
     rb_batch_result_t result;
     s_refusal_ctx_t ctx = { self, index };
     if (!rc)
@@ -309,6 +391,9 @@ s_apply_batch (rb_node_t *self, int index, const Regiebus__Batch *batch)
     if (!rc)
         rc = rb_txn_commit (&child);
     rb_txn_destroy (&child);
+    if (rc)     //  What handlers emitted for this batch went with it.
+        memcpy (self->assigned, assigned, (self->link_count + 1) * sizeof *assigned);
+    free (assigned);
     if (rc) {
         //  Not applied, not acknowledged: the sender will send it again.
         while (zlist_size (self->refusals) > queued) {

@@ -59,6 +59,8 @@ struct _rb_node_t {
     bool store_nudge;           //  a write hit MAP_FULL: commit something this turn
     int64_t started_at_ms;      //  wall clock at start
     atomic_bool terminated;     //  stop after this turn; set from any thread
+    rb_inbox_handler_fn *handler; //  the daemon's handler for inbound envelopes
+    void *handler_arg;          //  its argument
     rb_node_commit_fn *commit_hook; //  called after each commit that held
     void *commit_hook_arg;      //  its argument
 };

@@ -68,9 +68,10 @@ typedef struct {
 
 //  Node B's handler: inside B's write transaction, per accepted envelope.
 static rb_err_t
-s_on_envelope (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg)
+s_on_envelope (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg, rb_refusal_t *why)
 {
     (void) txn;
+    (void) why;
     s_observer_t *self = arg;
     if (e->origin_seq > self->open_seq)
         self->open_seq = e->origin_seq;

@@ -332,16 +332,18 @@ s_test_refused (void)
 }
 
 //  A daemon's handler: derives a record from each accepted envelope in the
-//  same transaction, and fails on the seq it was told to fail on.
+//  same transaction; fails like storage on fail_on, and refuses refuse_on
+//  (after writing, to show that its writes go with the refusal).
 typedef struct {
     rb_table_t derived;
     uint64_t seen [16];
     int count;
     uint64_t fail_on;
+    uint64_t refuse_on;
 } s_handler_t;
 
 static rb_err_t
-s_handler (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg)
+s_handler (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg, rb_refusal_t *why)
 {
     s_handler_t *self = arg;
     if (self->count < 16)
@@ -351,7 +353,10 @@ s_handler (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg)
         return RB_EINTERNAL;
     uint8_t key [8];
     rb_u64_put (key, e->origin_seq);
-    return rb_txn_put (txn, self->derived, (rb_val_t) { key, 8 }, rb_val_str (e->origin));
+    rb_err_t rc = rb_txn_put (txn, self->derived, (rb_val_t) { key, 8 }, rb_val_str (e->origin));
+    if (!rc && e->origin_seq == self->refuse_on)
+        return rb_refuse (why, RB_EINVALID, "payload", "payload makes no sense to this daemon");
+    return rc;
 }
 
 static bool
@@ -429,14 +434,31 @@ s_test_handler (void)
     CHECK (s_derived (&handler, 21));
     s_batch_destroy (&batch);
 
+    rb_test_section ("a handler's refusal dead-letters that envelope only, and undoes its writes");
+    s_batch_valid (&batch, "school-a", 22, 3);
+    handler.count = 0;
+    handler.refuse_on = 23;
+    memset (&refusals, 0, sizeof refusals);
+    CHECK_INT (s_apply ("school-a", &batch, &refusals, &result), RB_OK);
+    CHECK_UINT (result.accepted, 2);
+    CHECK_UINT (result.refused, 1);
+    CHECK_UINT (result.committed, 24);
+    CHECK_INT (handler.count, 3);
+    CHECK (s_derived (&handler, 22));
+    CHECK (!s_derived (&handler, 23));                     //  written, then undone
+    CHECK (s_derived (&handler, 24));
+    CHECK_INT (s_list ("school-a", 21).count, 2);          //  23 is no received event
+    handler.refuse_on = 0;
+    s_batch_destroy (&batch);
+
     rb_test_section ("without a handler nothing is derived");
     rb_inbox_set_handler (s_inbox, NULL, NULL);
     handler.count = 0;
-    s_batch_valid (&batch, "school-a", 22, 1);
+    s_batch_valid (&batch, "school-a", 25, 1);
     CHECK_INT (s_apply ("school-a", &batch, &refusals, &result), RB_OK);
     CHECK_UINT (result.accepted, 1);
     CHECK_INT (handler.count, 0);
-    CHECK (!s_derived (&handler, 22));
+    CHECK (!s_derived (&handler, 25));
     s_batch_destroy (&batch);
 }
 
@@ -457,7 +479,7 @@ s_test_list (void)
     s_batch_destroy (&batch);
     CHECK_UINT (s_last ("care-b"), 2);
     CHECK_UINT (s_last ("care"), 1);
-    CHECK_UINT (s_last ("school-a"), 22);
+    CHECK_UINT (s_last ("school-a"), 25);
     CHECK_UINT (s_last ("nobody"), 0);
 
     s_listed_t listed = s_list ("care-b", 0);
@@ -468,14 +490,15 @@ s_test_list (void)
     CHECK_INT (s_list ("care", 0).count, 1);
     CHECK_INT (s_list ("nobody", 0).count, 0);
     listed = s_list ("school-a", 17);
-    CHECK_INT (listed.count, 5);
+    CHECK_INT (listed.count, 7);                           //  18-22, 24, 25 (23 refused)
     CHECK_UINT (listed.seq [0], 18);
     CHECK_UINT (listed.seq [4], 22);
+    CHECK_UINT (listed.seq [5], 24);
 
     //  Every origin, in (origin, seq) order: care, care-b, school-a.
     listed = s_list ("", 0);
-    //  school-a: 1-6, 14, 16, 18-22 = 13 received
-    CHECK_INT (listed.count, 1 + 2 + 13);
+    //  school-a: 1-6, 14, 16, 18-22, 24, 25 = 15 received
+    CHECK_INT (listed.count, 1 + 2 + 15);
     CHECK_STR (listed.origin [0], "care");
     CHECK_STR (listed.origin [1], "care-b");
     CHECK_UINT (listed.seq [2], 2);
@@ -512,9 +535,9 @@ main (void)
 
     rb_test_section ("the state is on disk: a new inbox carries on where it stopped");
     s_inbox = rb_inbox_new (s_store, SELF, MAX_PAYLOAD);
-    CHECK_UINT (s_last ("school-a"), 22);
+    CHECK_UINT (s_last ("school-a"), 25);
     s_batch_t batch;
-    s_batch_valid (&batch, "school-a", 22, 2);
+    s_batch_valid (&batch, "school-a", 25, 2);
     rb_batch_result_t result;
     CHECK_INT (s_apply ("school-a", &batch, NULL, &result), RB_OK);
     CHECK_UINT (result.duplicates, 1);

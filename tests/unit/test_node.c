@@ -96,19 +96,31 @@ typedef struct {
     uint64_t next_seq;                  //  handler: the seq expected next
 } s_host_t;
 
-//  What a daemon derives from each received envelope would go here; this
-//  one only checks that envelopes come once each and in order.
+//  What a daemon derives from each received envelope goes here. This one
+//  checks that envelopes come once each and in order, answers "echo:X"
+//  with "re:X" to the sender (rb_node_emit, caused by the event), and for
+//  "nowhere:" tries to emit to a node that is no peer, which it refuses.
 static rb_err_t
-s_handler (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg)
+s_handler (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg, rb_refusal_t *why)
 {
-    (void) txn;
     s_host_t *host = arg;
     if (e->origin_seq == host->next_seq)
         host->next_seq++;
     else
         atomic_fetch_add (&host->out_of_order, 1);
     atomic_fetch_add (&host->handled, 1);
-    return RB_OK;
+    bool echo = e->payload.len > 5 && memcmp (e->payload.data, "echo:", 5) == 0;
+    bool nowhere = e->payload.len >= 8 && memcmp (e->payload.data, "nowhere:", 8) == 0;
+    if (!echo && !nowhere)
+        return RB_OK;
+    char reply [64];
+    int size = snprintf (reply, sizeof reply, "re:%.*s", (int) e->payload.len - 5, e->payload.data + 5);
+    rb_emit_t emit = {
+        .destination = nowhere? "node-z": e->origin, .case_pseudonym = e->case_pseudonym,
+        .kind = e->kind, .payload = (const uint8_t *) reply, .payload_size = (size_t) size,
+        .causation_id = e->event_id.data,
+    };
+    return rb_node_emit (host->node, txn, &emit, NULL, why);
 }
 
 //  After every commit that held, on the node's thread: stop when asked.
@@ -222,6 +234,62 @@ s_peer (Regiebus__ApiReply *status)
 
 // ---------------------------------------------------------------------------
 //  The test
+
+//  A handler at node-b derives events inside its commit and they reach
+//  node-a; one it refuses is dead-lettered alone.
+static void
+s_test_emit (rb_client_t *a, rb_client_t *b)
+{
+    rb_test_section ("a handler emits events that commit with what caused them");
+    Regiebus__ApiReply *status = s_status (b, CALL_MS);
+    uint64_t refused_before = s_counter (status, "link_refused_unknown_peer");
+    rb_wire_free (&status);
+    rb_test_submission_t subs [4];
+    Regiebus__Submission *list [4];
+    const char *payloads [] = { "echo:1", "nowhere:x", "echo:2", "echo:3" };
+    for (int i = 0; i < 4; i++) {
+        char key [32];
+        snprintf (key, sizeof key, "emit-%d", i);
+        rb_test_submission (&subs [i], key, "node-b", payloads [i]);
+        list [i] = &subs [i].msg;
+    }
+    Regiebus__ApiReply *reply = s_submit (a, list, 4);
+    CHECK (reply && reply->code == REGIEBUS__ERROR_CODE__OK);
+    uint8_t ids [4][16];
+    for (int i = 0; i < 4; i++)
+        memcpy (ids [i], reply->submit->accepted [i]->event_id.data, 16);
+    rb_wire_free (&reply);
+
+    Regiebus__ApiReply *got = NULL;
+    int64_t deadline = zclock_mono () + 10000;
+    while (zclock_mono () < deadline) {
+        rb_wire_free (&got);
+        got = s_list (a, "node-b", 0, 100);
+        if (got && got->code == 0 && got->list_received->n_events >= 3)
+            break;
+        zclock_sleep (20);
+    }
+    CHECK (got && got->code == 0);
+    CHECK_UINT (got->list_received->n_events, 3);
+    const int echoed [] = { 0, 2, 3 };
+    for (int i = 0; i < 3; i++) {
+        Regiebus__Envelope *e = got->list_received->events [i];
+        char expect [16];
+        snprintf (expect, sizeof expect, "re:%d", i + 1);
+        CHECK_UINT (e->origin_seq, (uint64_t) i + 1);
+        CHECK_STR (e->origin, "node-b");
+        CHECK (e->payload.len == strlen (expect) && memcmp (e->payload.data, expect, e->payload.len) == 0);
+        CHECK (e->causation_id.len == 16 && memcmp (e->causation_id.data, ids [echoed [i]], 16) == 0);
+    }
+    rb_wire_free (&got);
+
+    rb_test_section ("the refused one is a dead letter at node-b, counted, and sent nowhere");
+    status = s_status (b, CALL_MS);
+    CHECK_UINT (s_counter (status, "link_refused_unknown_peer"), refused_before + 1);
+    CHECK_UINT (s_peer (status)->last_assigned_seq, 3);
+    CHECK_UINT (s_peer (status)->queue_depth, 0);
+    rb_wire_free (&status);
+}
 
 typedef struct {
     char dir [256];
@@ -652,6 +720,7 @@ main (int argc, char *argv [])
     s_test_delivery (b);
     s_test_counters (a, b, &host);
     s_test_clock (b);
+    s_test_emit (a, b);
     s_test_callers (&region);
     free (subs);
 
