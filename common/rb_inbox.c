@@ -122,38 +122,55 @@ s_storage_error (rb_err_t rc)
     return rc == RB_EFULL || rc == RB_ESTORE || rc == RB_EINTERNAL;
 }
 
-//  Run the handler in a nested transaction. RB_OK with why->code set means
-//  "refused": the envelope becomes a dead letter. Any other return is a
-//  storage error that fails the batch.
+//  Envelopes refused in one pass: by the checks, or by the handler (then
+//  forced on every later pass).
+typedef struct {
+    uint64_t seq;
+    rb_refusal_t why;
+} s_refused_t;
+
+typedef struct {
+    s_refused_t *items;
+    size_t count, size;
+} s_refused_list_t;
+
 static rb_err_t
-s_handle (rb_inbox_t *self, rb_txn_t *txn, const Regiebus__Envelope *e, rb_refusal_t *why)
+s_refused_add (s_refused_list_t *list, uint64_t seq, const rb_refusal_t *why)
 {
-    rb_txn_t *each = NULL;
-    rb_err_t rc = rb_txn_child (txn, &each);
-    if (!rc) {
-        rc = self->handler (each, e, self->handler_arg, why);
-        if (rc && !why->code)
-            rb_refuse (why, rc, "", "%s", rb_strerror (rc));
+    if (list->count == list->size) {
+        size_t size = list->size? list->size * 2: 8;
+        s_refused_t *items = realloc (list->items, size * sizeof *items);
+        if (!items)
+            return RB_EINTERNAL;
+        list->items = items;
+        list->size = size;
     }
-    if (!rc)
-        rc = rb_txn_commit (&each);
-    rb_txn_destroy (&each);
-    if (rc && !s_storage_error (rc))
-        return RB_OK;           //  refused: why says so
-    if (rc)
-        rb_refusal_clear (why);
-    return rc;
+    list->items [list->count].seq = seq;
+    list->items [list->count].why = *why;
+    list->count++;
+    return RB_OK;
 }
 
-rb_err_t
-rb_inbox_apply (rb_inbox_t *self, rb_txn_t *txn, const char *origin, const Regiebus__Batch *batch,
-                rb_inbox_refused_fn *on_refused, void *arg, rb_batch_result_t *result)
+static const rb_refusal_t *
+s_refused_find (const s_refused_list_t *list, uint64_t seq)
+{
+    for (size_t i = 0; i < list->count; i++)
+        if (list->items [i].seq == seq)
+            return &list->items [i].why;
+    return NULL;
+}
+
+//  One pass over the batch in txn. When the handler refuses an envelope,
+//  *retry gets its seq and why and the pass stops: txn must be discarded.
+static rb_err_t
+s_apply_pass (rb_inbox_t *self, rb_txn_t *txn, const char *origin, const Regiebus__Batch *batch,
+              const s_refused_list_t *forced, s_refused_list_t *refused, s_refused_t *retry,
+              rb_batch_result_t *result)
 {
     memset (result, 0, sizeof *result);
+    refused->count = 0;
     uint64_t last;
     rb_err_t rc = rb_inbox_last (self, txn, origin, &last);
-    if (rc)
-        return rc;
     uint64_t start = last;
     for (size_t i = 0; i < batch->n_envelopes && !rc; i++) {
         uint64_t seq = batch->first_seq + i;
@@ -168,12 +185,24 @@ rb_inbox_apply (rb_inbox_t *self, rb_txn_t *txn, const char *origin, const Regie
         uint8_t key [RB_NAME_MAX + 1 + 8];
         size_t key_size = s_key (key, origin, seq);
         rb_refusal_t why = { 0 };
-        Regiebus__Envelope *e = s_check_entry (self, origin, &batch->envelopes [i], i, seq, &why);
-        bool valid = e != NULL;
-        if (valid && self->handler) {
-            rc = s_handle (self, txn, e, &why);
-            valid = !rc && !why.code;
+        const rb_refusal_t *verdict = s_refused_find (forced, seq);
+        Regiebus__Envelope *e = NULL;
+        if (verdict)
+            why = *verdict;
+        else
+            e = s_check_entry (self, origin, &batch->envelopes [i], i, seq, &why);
+        if (e && self->handler) {
+            rc = self->handler (txn, e, self->handler_arg, &why);
+            if (rc && !s_storage_error (rc)) {
+                if (!why.code)
+                    rb_refuse (&why, rc, "", "%s", rb_strerror (rc));
+                retry->seq = seq;
+                retry->why = why;
+                rb_wire_free (&e);
+                return RB_OK;
+            }
         }
+        bool valid = e != NULL;
         rb_wire_free (&e);
         if (rc)
             break;
@@ -184,8 +213,8 @@ rb_inbox_apply (rb_inbox_t *self, rb_txn_t *txn, const char *origin, const Regie
         }
         else {
             rc = s_dead_letter (self, txn, key, key_size, &batch->envelopes [i], &why);
-            if (!rc && on_refused)
-                on_refused (seq, &why, arg);
+            if (!rc)
+                rc = s_refused_add (refused, seq, &why);
             result->refused++;
         }
         last = seq;
@@ -195,7 +224,38 @@ rb_inbox_apply (rb_inbox_t *self, rb_txn_t *txn, const char *origin, const Regie
         rb_u64_put (bytes, last);
         rc = rb_txn_put (txn, self->state, rb_val_str (origin), (rb_val_t) { bytes, 8 });
     }
-    result->committed = last;
+    result->committed = rc? start: last;
+    return rc;
+}
+
+rb_err_t
+rb_inbox_apply (rb_inbox_t *self, rb_txn_t *txn, const char *origin, const Regiebus__Batch *batch,
+                rb_inbox_refused_fn *on_refused, void *arg, rb_batch_result_t *result)
+{
+    s_refused_list_t forced = { 0 }, refused = { 0 };
+    rb_err_t rc = RB_OK;
+    //  Each pass either holds or forces one more refusal: bounded by the batch.
+    for (size_t pass = 0; pass <= batch->n_envelopes; pass++) {
+        rb_txn_t *child = NULL;
+        s_refused_t retry = { 0 };
+        rc = rb_txn_child (txn, &child);
+        if (!rc)
+            rc = s_apply_pass (self, child, origin, batch, &forced, &refused, &retry, result);
+        if (!rc && retry.seq) {
+            rb_txn_destroy (&child);
+            rc = s_refused_add (&forced, retry.seq, &retry.why);
+            if (!rc)
+                continue;
+        }
+        if (!rc)
+            rc = rb_txn_commit (&child);
+        rb_txn_destroy (&child);
+        break;
+    }
+    for (size_t i = 0; !rc && on_refused && i < refused.count; i++)
+        on_refused (refused.items [i].seq, &refused.items [i].why, arg);
+    free (forced.items);
+    free (refused.items);
     return rc;
 }
 

@@ -32,11 +32,14 @@ typedef struct {
 //  Called for every refused envelope, with its seq and why.
 typedef void (rb_inbox_refused_fn) (uint64_t seq, const rb_refusal_t *why, void *arg);
 
-//  Called for every valid envelope, in a transaction of its own nested in
-//  the batch's, so that what a daemon derives from it commits or vanishes
-//  with it. A refusal (fill why, return its code) turns the envelope into a
-//  dead letter and the stream moves on; RB_EFULL, RB_ESTORE or RB_EINTERNAL
-//  fail the whole batch, which the sender then sends again.
+//  Called for every valid envelope inside the batch's transaction, so that
+//  what a daemon derives from it commits or vanishes with it. A refusal
+//  (fill why, return its code) turns the envelope into a dead letter: the
+//  batch is applied again from the start with that envelope refused and
+//  the handler not called for it, so none of its writes remain, and the
+//  stream moves on. RB_EFULL, RB_ESTORE or RB_EINTERNAL fail the whole
+//  batch, which the sender then sends again. A handler must therefore be
+//  repeatable: its effects outside txn may happen more than once.
 typedef rb_err_t (rb_inbox_handler_fn) (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg,
                                         rb_refusal_t *why);
 
@@ -52,8 +55,10 @@ void rb_inbox_set_handler (rb_inbox_t *self, rb_inbox_handler_fn *handler, void 
 //  Highest processed seq from origin, 0 when none.
 rb_err_t rb_inbox_last (rb_inbox_t *self, rb_txn_t *txn, const char *origin, uint64_t *seq);
 
-//  Apply a batch from origin (the authenticated peer). Returns a storage
-//  error only; refusals are reported through on_refused and result.
+//  Apply a batch from origin (the authenticated peer) in a child of txn,
+//  committed into txn when it holds. Returns a storage error only (and
+//  then txn holds nothing of the batch); refusals are reported through
+//  on_refused, after the batch held, and counted in result.
 rb_err_t rb_inbox_apply (rb_inbox_t *self, rb_txn_t *txn, const char *origin,
                          const Regiebus__Batch *batch, rb_inbox_refused_fn *on_refused,
                          void *arg, rb_batch_result_t *result);

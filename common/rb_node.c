@@ -376,31 +376,21 @@ static void
 s_apply_batch (rb_node_t *self, int index, const Regiebus__Batch *batch)
 {
     rb_link_t *link = self->links [index];
-    rb_txn_t *child = NULL;
-    rb_err_t rc = rb_node_txn (self);
+    size_t size = (self->link_count + 1) * sizeof *self->assigned;
+    uint64_t *assigned = malloc (size);
+    rb_err_t rc = assigned? rb_node_txn (self): RB_EINTERNAL;
     if (!rc)
-        rc = rb_txn_child (self->txn, &child);
-    size_t queued = zlist_size (self->refusals);
-    uint64_t *assigned = malloc ((self->link_count + 1) * sizeof *assigned);
-    memcpy (assigned, self->assigned, (self->link_count + 1) * sizeof *assigned);
+        memcpy (assigned, self->assigned, size);
     rb_batch_result_t result;
     s_refusal_ctx_t ctx = { self, index };
     if (!rc)
-        rc = rb_inbox_apply (self->inbox, child, rb_link_name (link), batch,
+        rc = rb_inbox_apply (self->inbox, self->txn, rb_link_name (link), batch,
                              s_on_envelope_refused, &ctx, &result);
-    if (!rc)
-        rc = rb_txn_commit (&child);
-    rb_txn_destroy (&child);
-    if (rc)     //  What handlers emitted for this batch went with it.
-        memcpy (self->assigned, assigned, (self->link_count + 1) * sizeof *assigned);
+    if (rc && assigned)     //  What handlers emitted for this batch went with it.
+        memcpy (self->assigned, assigned, size);
     free (assigned);
     if (rc) {
         //  Not applied, not acknowledged: the sender will send it again.
-        while (zlist_size (self->refusals) > queued) {
-            s_refusal_out_t *out = zlist_tail (self->refusals);
-            zlist_remove (self->refusals, out);
-            s_refusal_out_destroy (&out);
-        }
         self->counters.link_refused [rc]++;
         rb_log_error ("msg=\"cannot apply batch\" peer=%s first_seq=%llu error=\"%s\" detail=\"%s\"",
                       rb_link_name (link), (unsigned long long) batch->first_seq, rb_strerror (rc),

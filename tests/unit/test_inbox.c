@@ -443,7 +443,14 @@ s_test_handler (void)
     CHECK_UINT (result.accepted, 2);
     CHECK_UINT (result.refused, 1);
     CHECK_UINT (result.committed, 24);
-    CHECK_INT (handler.count, 3);
+    //  22, 23 (refused: the pass is discarded), then 22 again and 24; 23 is
+    //  not offered to the handler a second time.
+    CHECK_INT (handler.count, 4);
+    CHECK_UINT (handler.seen [0], 22);
+    CHECK_UINT (handler.seen [1], 23);
+    CHECK_UINT (handler.seen [2], 22);
+    CHECK_UINT (handler.seen [3], 24);
+    CHECK_INT (refusals.count, 1);
     CHECK (s_derived (&handler, 22));
     CHECK (!s_derived (&handler, 23));                     //  written, then undone
     CHECK (s_derived (&handler, 24));
