@@ -291,14 +291,10 @@ rb_node_txn (rb_node_t *self)
 // ---------------------------------------------------------------------------
 //  Peer side: frames arriving on our ROUTER
 
-static void
-s_refuse_now (rb_node_t *self, rb_link_t *link, zframe_t *routing_id, const rb_refusal_t *why, uint64_t seq)
+//  A LinkFrame carrying a Refusal: why, and the seq refused (0 if none).
+static zframe_t *
+s_refusal_frame (const rb_refusal_t *why, uint64_t seq)
 {
-    self->counters.link_refused [why->code]++;
-    if (link)
-        rb_link_stats (link)->refused++;
-    rb_log_warn ("msg=\"refused from peer\" peer=%s code=%s field=\"%s\" detail=\"%s\"",
-                 link? rb_link_name (link): "?", rb_errname (why->code), why->field, why->message);
     Regiebus__Refusal refusal = REGIEBUS__REFUSAL__INIT;
     refusal.code = (Regiebus__ErrorCode) why->code;
     refusal.field = (char *) why->field;
@@ -308,7 +304,18 @@ s_refuse_now (rb_node_t *self, rb_link_t *link, zframe_t *routing_id, const rb_r
     frame.version = RB_WIRE_VERSION;
     frame.body_case = REGIEBUS__LINK_FRAME__BODY_REFUSAL;
     frame.refusal = &refusal;
-    zframe_t *body = rb_wire_frame (&frame.base);
+    return rb_wire_frame (&frame.base);
+}
+
+static void
+s_refuse_now (rb_node_t *self, rb_link_t *link, zframe_t *routing_id, const rb_refusal_t *why, uint64_t seq)
+{
+    self->counters.link_refused [why->code]++;
+    if (link)
+        rb_link_stats (link)->refused++;
+    rb_log_warn ("msg=\"refused from peer\" peer=%s code=%s field=\"%s\" detail=\"%s\"",
+                 link? rb_link_name (link): "?", rb_errname (why->code), why->field, why->message);
+    zframe_t *body = s_refusal_frame (why, seq);
     zframe_t *id = zframe_dup (routing_id);
     if (zframe_send (&id, self->router, ZFRAME_MORE | ZFRAME_DONTWAIT) == 0)
         zframe_send (&body, self->router, ZFRAME_DONTWAIT);
@@ -355,19 +362,10 @@ s_on_envelope_refused (uint64_t seq, const rb_refusal_t *why, void *arg)
     rb_log_warn ("msg=\"dead letter\" peer=%s seq=%llu code=%s field=\"%s\" detail=\"%s\"",
                  rb_link_name (ctx->node->links [ctx->link]), (unsigned long long) seq,
                  rb_errname (why->code), why->field, why->message);
-    Regiebus__Refusal refusal = REGIEBUS__REFUSAL__INIT;
-    refusal.code = (Regiebus__ErrorCode) why->code;
-    refusal.field = (char *) why->field;
-    refusal.message = (char *) why->message;
-    refusal.seq = seq;
-    Regiebus__LinkFrame frame = REGIEBUS__LINK_FRAME__INIT;
-    frame.version = RB_WIRE_VERSION;
-    frame.body_case = REGIEBUS__LINK_FRAME__BODY_REFUSAL;
-    frame.refusal = &refusal;
     s_refusal_out_t *out = calloc (1, sizeof *out);
     if (out) {
         out->link = ctx->node->links [ctx->link];
-        out->frame = rb_wire_frame (&frame.base);
+        out->frame = s_refusal_frame (why, seq);
         zlist_append (ctx->node->refusals, out);
     }
 }

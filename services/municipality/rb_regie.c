@@ -678,9 +678,8 @@ s_helper_begin (const rb_regie_policy_t *policy, const char *pseudonym,
     return rc;
 }
 
-//  Fill an actor from checked parts.
-static rb_actor_t
-s_actor (const char *node, rb_role_t role)
+rb_actor_t
+rb_regie_actor (const char *node, rb_role_t role)
 {
     rb_actor_t actor;
     memset (&actor, 0, sizeof actor);
@@ -719,7 +718,7 @@ rb_regie_on_enrolment (rb_regie_t *self, rb_txn_t *txn, const rb_regie_policy_t 
         rc = s_check_contact (school_contact, "contact", refusal);
     if (rc)
         return rc;
-    rb_actor_t school = s_actor (school_node, RB_ROLE_SCHOOL_MENTOR);
+    rb_actor_t school = rb_regie_actor (school_node, RB_ROLE_SCHOOL_MENTOR);
     return s_helper_apply (self, txn, pseudonym, &school, true, school_contact, "enrolment",
                            now_ms, true, changes, n, refusal);
 }
@@ -735,7 +734,7 @@ rb_regie_on_parent_link (rb_regie_t *self, rb_txn_t *txn, const rb_regie_policy_
         rc = s_check_node (portal_node, "portal_node", refusal);
     if (rc)
         return rc;
-    rb_actor_t parent = s_actor (portal_node, RB_ROLE_PARENT);
+    rb_actor_t parent = rb_regie_actor (portal_node, RB_ROLE_PARENT);
     return s_helper_apply (self, txn, pseudonym, &parent, linked, NULL, "parent_link",
                            now_ms, true, changes, n, refusal);
 }
@@ -759,7 +758,7 @@ rb_regie_on_involvement (rb_regie_t *self, rb_txn_t *txn, const rb_regie_policy_
         rc = s_check_contact (contact, "contact", refusal);
     if (rc)
         return rc;
-    rb_actor_t care = s_actor (care_node, role);
+    rb_actor_t care = rb_regie_actor (care_node, role);
     return s_helper_apply (self, txn, pseudonym, &care, involved, contact, "involvement",
                            now_ms, true, changes, n, refusal);
 }
@@ -795,7 +794,7 @@ rb_regie_on_absence_signal (rb_regie_t *self, rb_txn_t *txn,
         reason = "first_absence";
     if (!reason)
         return RB_OK;
-    rb_actor_t leerplicht = s_actor (policy->leerplicht_node, RB_ROLE_LEERPLICHT);
+    rb_actor_t leerplicht = rb_regie_actor (policy->leerplicht_node, RB_ROLE_LEERPLICHT);
     return s_helper_apply (self, txn, pseudonym, &leerplicht, true, policy->leerplicht_contact,
                            reason, now_ms, false, changes, n, refusal);
 }

@@ -251,4 +251,8 @@ rb_err_t rb_regie_on_absence_signal (rb_regie_t *self, rb_txn_t *txn,
                                      rb_regie_change_t *changes, size_t max, size_t *n,
                                      rb_refusal_t *refusal);
 
+//  An actor from a node name (truncated to fit) and a role; no checks:
+//  join and leave check what they are given.
+rb_actor_t rb_regie_actor (const char *node, rb_role_t role);
+
 #endif

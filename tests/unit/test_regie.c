@@ -39,22 +39,12 @@ s_write (void)
     return txn;
 }
 
-static rb_actor_t
-s_actor (const char *node, rb_role_t role)
-{
-    rb_actor_t actor;
-    memset (&actor, 0, sizeof actor);
-    snprintf (actor.node, sizeof actor.node, "%s", node);
-    actor.role = role;
-    return actor;
-}
-
 //  Join or leave in a committed transaction of its own; returns changed.
 static bool
 s_join (const char *pseudonym, const char *node, rb_role_t role, const char *contact,
         const char *reason, int64_t now_ms)
 {
-    rb_actor_t actor = s_actor (node, role);
+    rb_actor_t actor = rb_regie_actor (node, role);
     rb_refusal_t r;
     bool changed = true;
     rb_txn_t *txn = s_write ();
@@ -68,7 +58,7 @@ s_join (const char *pseudonym, const char *node, rb_role_t role, const char *con
 static bool
 s_leave (const char *pseudonym, const char *node, rb_role_t role, int64_t now_ms)
 {
-    rb_actor_t actor = s_actor (node, role);
+    rb_actor_t actor = rb_regie_actor (node, role);
     rb_refusal_t r;
     bool changed = true;
     rb_txn_t *txn = s_write ();
@@ -295,7 +285,7 @@ s_test_join_leave (void)
     rb_txn_destroy (&txn);
 
     //  A join in a transaction that is destroyed leaves nothing.
-    rb_actor_t actor = s_actor ("care-c", RB_ROLE_JEUGDHULP);
+    rb_actor_t actor = rb_regie_actor ("care-c", RB_ROLE_JEUGDHULP);
     bool changed = false;
     rb_refusal_t r;
     txn = s_write ();
@@ -399,12 +389,12 @@ s_test_refusals (void)
     rb_test_section ("every refusal names its field and writes nothing");
     const char *p = s_case (0);
     bool changed;
-    rb_actor_t ok = s_actor ("care-c", RB_ROLE_JEUGDHULP);
-    rb_actor_t upper = s_actor ("Care-c", RB_ROLE_JEUGDHULP);
-    rb_actor_t under = s_actor ("care_c", RB_ROLE_JEUGDHULP);
-    rb_actor_t empty = s_actor ("", RB_ROLE_JEUGDHULP);
-    rb_actor_t role0 = s_actor ("care-c", RB_ROLE_UNSPECIFIED);
-    rb_actor_t role9 = s_actor ("care-c", (rb_role_t) 9);
+    rb_actor_t ok = rb_regie_actor ("care-c", RB_ROLE_JEUGDHULP);
+    rb_actor_t upper = rb_regie_actor ("Care-c", RB_ROLE_JEUGDHULP);
+    rb_actor_t under = rb_regie_actor ("care_c", RB_ROLE_JEUGDHULP);
+    rb_actor_t empty = rb_regie_actor ("", RB_ROLE_JEUGDHULP);
+    rb_actor_t role0 = rb_regie_actor ("care-c", RB_ROLE_UNSPECIFIED);
+    rb_actor_t role9 = rb_regie_actor ("care-c", (rb_role_t) 9);
     rb_actor_t longname;
     memset (&longname, 'a', sizeof longname);
     longname.node [RB_NAME_MAX] = 0;                //  63: the longest name
@@ -563,8 +553,8 @@ s_test_limit (void)
     rb_regie_holder_t h [RB_REGIE_MAX_HOLDERS];
     CHECK_UINT (s_holders (p, h), RB_REGIE_MAX_HOLDERS);
     bool changed = true;
-    rb_actor_t one_more = s_actor ("care-32", RB_ROLE_JEUGDHULP);
-    rb_actor_t other_role = s_actor ("care-00", RB_ROLE_WIJKTEAM);
+    rb_actor_t one_more = rb_regie_actor ("care-32", RB_ROLE_JEUGDHULP);
+    rb_actor_t other_role = rb_regie_actor ("care-00", RB_ROLE_WIJKTEAM);
     CHECK_REFUSED (p, RB_ETOOLARGE, "holders",
         rb_regie_join (s_regie, txn, p, &one_more, "team", "involvement", T0 + 100, &changed, &r));
     CHECK (!changed);
