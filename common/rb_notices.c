@@ -1,39 +1,60 @@
-/*  rb_notices: stored notifications, deduplicated and acknowledged; see rb_notices.h. */
+/*  rb_notices: stored notifications, deduplicated and acknowledged; see rb_notices.h.
+ *
+ *  A notice is one LMDB value: a fixed record (state, times, who
+ *  acknowledged, where it came from, on which case) followed by the packed
+ *  Notification as it arrived. The fixed part is written in the machine's
+ *  own layout, like LMDB's own files: a store moves between machines by
+ *  backup and restore on the same architecture, never as raw bytes to
+ *  another one. Its first byte is a version so a later layout can be told
+ *  apart.
+ *
+ *  Every call works inside the caller's transaction and writes either all
+ *  it has to write or nothing the caller keeps: a refusal is decided before
+ *  the first put, and a storage error is returned for the caller to abort.
+ */
 #include "rb_notices.h"
 #include "rb_config.h"
 #include <ctype.h>
 
 #define S_VERSION 1
+#define S_ID_KEY 17                     //  notification_id (16) + role (1)
 
 struct _rb_notices_t {
-    rb_table_t notices;                 //  "notice": seq -> record
-    rb_table_t ids;                     //  "notice_id": id + role -> seq
-    rb_table_t meta;                    //  "notice_meta": next, new, acked
+    rb_table_t notices;                 //  "notice": seq be64 -> record + packed Notification
+    rb_table_t ids;                     //  "notice_id": id + role -> seq be64
+    rb_table_t meta;                    //  "notice_meta": "next", "new", "acked" -> be64
     char self_name [RB_NAME_MAX + 1];   //  recipients must be this node
 };
 
 //  A record's fixed part; the packed Notification follows it.
 typedef struct {
-    uint8_t version;
-    uint8_t state;
-    uint8_t unused [6];
-    int64_t received_at_ms;
-    int64_t acked_at_ms;
-    uint64_t origin_seq;
-    uint8_t event_id [16];
-    char origin [64];
-    char acked_by [RB_NOTICE_BY_MAX + 1];
-    char case_pseudonym [65];
-    char pad [6];
+    uint8_t version;                    //  S_VERSION
+    uint8_t state;                      //  rb_notice_state_t
+    uint8_t unused [6];                 //  zero
+    int64_t received_at_ms;             //  when this node stored it
+    int64_t acked_at_ms;                //  0 while new
+    uint64_t origin_seq;                //  the envelope's place in its stream
+    uint8_t event_id [16];              //  the envelope's event id
+    char origin [RB_NAME_MAX + 1];      //  the envelope's origin node
+    char acked_by [RB_NOTICE_BY_MAX + 1];   //  "" while new
+    char case_pseudonym [RB_PSEUDONYM_LEN + 1]; //  the envelope's case
+    char pad [6];                       //  zero
 } s_record_t;
+
+
+// ---------------------------------------------------------------------------
+//  Life
 
 rb_notices_t *
 rb_notices_new (rb_store_t *store, const char *self_name)
 {
+    size_t len = self_name? strlen (self_name): 0;
+    if (!store || len == 0 || len > RB_NAME_MAX)
+        return NULL;
     rb_notices_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    snprintf (self->self_name, sizeof self->self_name, "%s", self_name);
+    memcpy (self->self_name, self_name, len + 1);
     if (rb_store_table (store, "notice", &self->notices)
     ||  rb_store_table (store, "notice_id", &self->ids)
     ||  rb_store_table (store, "notice_meta", &self->meta))
@@ -50,16 +71,25 @@ rb_notices_destroy (rb_notices_t **self_p)
     }
 }
 
-static uint64_t
-s_meta (rb_notices_t *self, rb_txn_t *txn, const char *name, rb_err_t *rc)
+
+// ---------------------------------------------------------------------------
+//  The meta table: three counters
+
+//  Read one counter into *value (0 when it was never written).
+static rb_err_t
+s_meta (rb_notices_t *self, rb_txn_t *txn, const char *name, uint64_t *value)
 {
-    rb_val_t value;
-    rb_err_t got = rb_txn_get (txn, self->meta, rb_val_str (name), &value);
-    if (got == RB_OK && value.size == 8)
-        return rb_u64_get (value.data);
-    if (got != RB_ENOTFOUND)
-        *rc = got? got: RB_ESTORE;
-    return 0;
+    rb_val_t found;
+    rb_err_t rc = rb_txn_get (txn, self->meta, rb_val_str (name), &found);
+    *value = 0;
+    if (rc == RB_ENOTFOUND)
+        return RB_OK;
+    if (rc)
+        return rc;
+    if (found.size != 8)
+        return RB_ESTORE;
+    *value = rb_u64_get (found.data);
+    return RB_OK;
 }
 
 static rb_err_t
@@ -69,6 +99,10 @@ s_meta_put (rb_notices_t *self, rb_txn_t *txn, const char *name, uint64_t value)
     rb_u64_put (bytes, value);
     return rb_txn_put (txn, self->meta, rb_val_str (name), (rb_val_t) { bytes, 8 });
 }
+
+
+// ---------------------------------------------------------------------------
+//  Checks
 
 static bool
 s_date_valid (int32_t date)
@@ -80,29 +114,61 @@ s_date_valid (int32_t date)
     return !(m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)));
 }
 
+//  The envelope's fields this module keeps. The link has checked them
+//  already (rb_wire_envelope_check); checking again keeps a record from
+//  ever holding what a listing could not show.
+static rb_err_t
+s_check_envelope (const Regiebus__Envelope *e, rb_refusal_t *r)
+{
+    if (!e)
+        return rb_refuse (r, RB_EMISSING, "envelope", "the envelope is missing");
+    size_t len = e->origin? strlen (e->origin): 0;
+    if (len == 0 || len > RB_NAME_MAX)
+        return rb_refuse (r, RB_EINVALID, "origin", "origin must be 1-%d characters", RB_NAME_MAX);
+    if (e->event_id.len != 16)
+        return rb_refuse (r, RB_EINVALID, "event_id", "event_id must be 16 bytes");
+    if (!rb_wire_pseudonym_valid (e->case_pseudonym))
+        return rb_refuse (r, RB_EINVALID, "case_pseudonym",
+                          "case_pseudonym must be 64 lowercase hex characters");
+    return RB_OK;
+}
+
 static rb_err_t
 s_check (rb_notices_t *self, const Regiebus__Notification *n, rb_refusal_t *r)
 {
+    if (!n)
+        return rb_refuse (r, RB_EMISSING, "notification", "the notification is missing");
     if (n->notification_id.len != 16)
         return rb_refuse (r, RB_EINVALID, "notification_id", "notification_id must be 16 bytes");
     if (!n->recipient)
         return rb_refuse (r, RB_EMISSING, "recipient", "recipient is missing");
-    if (strcmp (n->recipient->node, self->self_name) != 0)
-        return rb_refuse (r, RB_EINVALID, "recipient.node", "recipient.node '%s' is not this node",
-                          n->recipient->node);
-    if (n->recipient->role < 1 || n->recipient->role > 8)
+    const char *node = n->recipient->node? n->recipient->node: "";
+    if (strcmp (node, self->self_name) != 0)
+        return rb_refuse (r, RB_EINVALID, "recipient.node", "recipient.node '%.*s' is not this node",
+                          RB_NAME_MAX, node);
+    if (n->recipient->role < 1 || n->recipient->role > RB_NOTICE_ROLE_MAX)
         return rb_refuse (r, RB_EINVALID, "recipient.role", "recipient.role %d is not a known role",
                           (int) n->recipient->role);
     if (n->subject == 0)
         return rb_refuse (r, RB_EMISSING, "subject", "subject is missing");
+    if (!rb_wire_kind_known (n->subject))
+        return rb_refuse (r, RB_EKIND, "subject", "subject %d is not a known event kind",
+                          (int) n->subject);
     if (n->expected_by && !s_date_valid (n->expected_by))
         return rb_refuse (r, RB_EINVALID, "expected_by", "expected_by %d is not a YYYYMMDD date",
                           (int) n->expected_by);
     if (n->n_also_sent_to > RB_NOTICE_ALSO_MAX)
-        return rb_refuse (r, RB_ETOOLARGE, "also_sent_to", "also_sent_to has more than %d actors",
-                          RB_NOTICE_ALSO_MAX);
+        return rb_refuse (r, RB_ETOOLARGE, "also_sent_to", "also_sent_to has %zu actors, at most %d",
+                          n->n_also_sent_to, RB_NOTICE_ALSO_MAX);
+    for (size_t i = 0; i < n->n_also_sent_to; i++)
+        if (!n->also_sent_to [i])
+            return rb_refuse (r, RB_EMISSING, "also_sent_to", "also_sent_to[%zu] is missing", i);
     return RB_OK;
 }
+
+
+// ---------------------------------------------------------------------------
+//  Storing
 
 rb_err_t
 rb_notices_store (rb_notices_t *self, rb_txn_t *txn, const Regiebus__Envelope *e,
@@ -110,126 +176,153 @@ rb_notices_store (rb_notices_t *self, rb_txn_t *txn, const Regiebus__Envelope *e
                   bool *duplicate, rb_refusal_t *r)
 {
     *duplicate = false;
-    if (s_check (self, n, r))
-        return r->code;
-    uint8_t id [17];
+    rb_err_t rc = s_check (self, n, r);
+    if (!rc)
+        rc = s_check_envelope (e, r);
+    if (rc)
+        return rc;
+
+    //  Seen before for this role: the same notice.
+    uint8_t id [S_ID_KEY];
     memcpy (id, n->notification_id.data, 16);
     id [16] = (uint8_t) n->recipient->role;
     rb_val_t found;
-    rb_err_t rc = rb_txn_get (txn, self->ids, (rb_val_t) { id, 17 }, &found);
+    rc = rb_txn_get (txn, self->ids, (rb_val_t) { id, sizeof id }, &found);
     if (rc == RB_OK && found.size == 8) {
         *seq_out = rb_u64_get (found.data);
         *duplicate = true;
         return RB_OK;
     }
     if (rc != RB_ENOTFOUND)
-        return rb_refuse (r, rc? rc: RB_ESTORE, "", "cannot read notifications");
-    rc = RB_OK;
-    uint64_t seq = s_meta (self, txn, "next", &rc) + 1;
-    uint64_t fresh = s_meta (self, txn, "new", &rc);
-    size_t packed_size = regiebus__notification__get_packed_size (n);
-    uint8_t *value = calloc (1, sizeof (s_record_t) + packed_size);
-    if (rc || !value) {
-        free (value);
-        return rb_refuse (r, rc? rc: RB_EINTERNAL, "", "cannot read notifications");
-    }
-    s_record_t record = { .version = S_VERSION, .state = RB_NOTICE_NEW, .received_at_ms = now_ms,
-                          .origin_seq = e->origin_seq };
-    if (e->event_id.len == 16)
-        memcpy (record.event_id, e->event_id.data, 16);
+        return rb_refuse (r, rc? rc: RB_ESTORE, NULL, "cannot read the notification index");
+
+    uint64_t last = 0, fresh = 0;
+    rc = s_meta (self, txn, "next", &last);
+    if (!rc)
+        rc = s_meta (self, txn, "new", &fresh);
+    if (rc)
+        return rb_refuse (r, rc, NULL, "cannot read the notification counters");
+    uint64_t seq = last + 1;
+
+    s_record_t record = { .version = S_VERSION, .state = RB_NOTICE_NEW,
+                          .received_at_ms = now_ms, .origin_seq = e->origin_seq };
+    memcpy (record.event_id, e->event_id.data, 16);
     snprintf (record.origin, sizeof record.origin, "%s", e->origin);
     snprintf (record.case_pseudonym, sizeof record.case_pseudonym, "%s", e->case_pseudonym);
+    size_t packed_size = regiebus__notification__get_packed_size (n);
+    uint8_t *value = malloc (sizeof record + packed_size);
+    if (!value)
+        return rb_refuse (r, RB_EINTERNAL, NULL, "out of memory");
     memcpy (value, &record, sizeof record);
     regiebus__notification__pack (n, value + sizeof record);
+
     uint8_t key [8];
     rb_u64_put (key, seq);
     rc = rb_txn_put (txn, self->notices, (rb_val_t) { key, 8 },
                      (rb_val_t) { value, sizeof record + packed_size });
     free (value);
     if (!rc)
-        rc = rb_txn_put (txn, self->ids, (rb_val_t) { id, 17 }, (rb_val_t) { key, 8 });
+        rc = rb_txn_put (txn, self->ids, (rb_val_t) { id, sizeof id }, (rb_val_t) { key, 8 });
     if (!rc)
         rc = s_meta_put (self, txn, "next", seq);
     if (!rc)
         rc = s_meta_put (self, txn, "new", fresh + 1);
     if (rc)
-        return rb_refuse (r, rc, "", "cannot store the notification");
+        return rb_refuse (r, rc, NULL, "cannot store the notification");
     *seq_out = seq;
     return RB_OK;
 }
 
-//  Turn a stored value into a notice with its notification decoded, call
-//  visit, free. Returns visit's result, or RB_ESTORE for a damaged record.
-static int
-s_visit_value (uint64_t seq, rb_val_t value, rb_notice_visit_fn *visit, void *arg)
+
+// ---------------------------------------------------------------------------
+//  Reading
+
+//  Copy a stored value's fixed part; RB_ESTORE when it is not one of ours.
+static rb_err_t
+s_record (rb_val_t value, s_record_t *record)
+{
+    if (value.size < sizeof *record)
+        return RB_ESTORE;
+    memcpy (record, value.data, sizeof *record);
+    if (record->version != S_VERSION
+    || (record->state != RB_NOTICE_NEW && record->state != RB_NOTICE_ACKNOWLEDGED))
+        return RB_ESTORE;
+    record->origin [sizeof record->origin - 1] = 0;
+    record->acked_by [sizeof record->acked_by - 1] = 0;
+    record->case_pseudonym [sizeof record->case_pseudonym - 1] = 0;
+    return RB_OK;
+}
+
+//  Show one stored value to visit with its notification decoded, then
+//  free it. *result gets visit's return. RB_ESTORE for a damaged record.
+static rb_err_t
+s_visit_value (uint64_t seq, rb_val_t value, rb_notice_visit_fn *visit, void *arg, int *result)
 {
     s_record_t record;
-    if (value.size < sizeof record)
+    if (s_record (value, &record))
         return RB_ESTORE;
-    memcpy (&record, value.data, sizeof record);
     Regiebus__Notification *n = regiebus__notification__unpack (
         NULL, value.size - sizeof record, (const uint8_t *) value.data + sizeof record);
-    if (record.version != S_VERSION || !n) {
-        rb_wire_free (&n);
+    if (!n)
         return RB_ESTORE;
-    }
     rb_notice_t notice = { .seq = seq, .state = (rb_notice_state_t) record.state,
-                           .received_at_ms = record.received_at_ms, .acked_at_ms = record.acked_at_ms,
+                           .received_at_ms = record.received_at_ms,
+                           .acked_at_ms = record.acked_at_ms,
                            .origin_seq = record.origin_seq, .notification = n };
-    memcpy (notice.event_id, record.event_id, 16);
+    memcpy (notice.event_id, record.event_id, sizeof notice.event_id);
     memcpy (notice.acked_by, record.acked_by, sizeof notice.acked_by);
     memcpy (notice.origin, record.origin, sizeof notice.origin);
     memcpy (notice.case_pseudonym, record.case_pseudonym, sizeof notice.case_pseudonym);
-    int result = visit (&notice, arg);
+    *result = visit (&notice, arg);
     rb_wire_free (&n);
-    return result;
+    return RB_OK;
 }
 
+//  One walk over the notice table, shared by list and unacked_before.
 typedef struct {
-    bool only_new;
-    int64_t before_ms;          //  0: no time bound
-    size_t limit, count;
-    rb_notice_visit_fn *visit;
-    void *arg;
-    int stopped;                //  visit's non-zero result
+    bool only_new;                      //  skip acknowledged ones
+    bool bounded;                       //  only those received before before_ms
+    int64_t before_ms;                  //  the bound, when bounded
+    size_t limit;                       //  most to visit, 0 for all
+    size_t count;                       //  visited so far
+    rb_notice_visit_fn *visit;          //  the caller's callback
+    void *arg;                          //  and its argument
+    rb_err_t rc;                        //  RB_ESTORE when a record was damaged
 } s_scan_t;
 
-//  Stops the scan with 1 (limit) or -1 (visit's own stop, kept in stopped).
+//  Returns 1 to stop the walk: limit reached, visit said stop, or damage.
 static int
 s_scan (rb_val_t key, rb_val_t value, void *arg)
 {
     s_scan_t *scan = arg;
     if (scan->limit && scan->count == scan->limit)
         return 1;
-    uint8_t state = value.size >= sizeof (s_record_t)? ((const uint8_t *) value.data) [1]: 0;
-    if (scan->only_new && state != RB_NOTICE_NEW)
-        return 0;
-    if (scan->before_ms) {
-        s_record_t record;
-        if (value.size < sizeof record)
-            return 0;
-        memcpy (&record, value.data, sizeof record);
-        if (record.received_at_ms >= scan->before_ms)
-            return 0;
-    }
-    scan->count++;
-    int result = s_visit_value (rb_u64_get (key.data), value, scan->visit, scan->arg);
-    if (result) {
-        scan->stopped = result;
+    s_record_t record;
+    if (key.size != 8 || s_record (value, &record)) {
+        scan->rc = RB_ESTORE;
         return 1;
     }
-    return 0;
+    if (scan->only_new && record.state != RB_NOTICE_NEW)
+        return 0;
+    if (scan->bounded && record.received_at_ms >= scan->before_ms)
+        return 0;
+    scan->count++;
+    int result = 0;
+    scan->rc = s_visit_value (rb_u64_get (key.data), value, scan->visit, scan->arg, &result);
+    return scan->rc || result? 1: 0;
 }
 
 static rb_err_t
 s_walk (rb_notices_t *self, rb_txn_t *txn, uint64_t after, s_scan_t *scan)
 {
+    if (after == UINT64_MAX)
+        return RB_OK;
     uint8_t from [8];
     rb_u64_put (from, after + 1);
     rb_err_t rc = rb_txn_scan (txn, self->notices, (rb_val_t) { from, 8 }, (rb_val_t) { NULL, 0 },
                                s_scan, scan);
-    if (scan->stopped == RB_ESTORE)
-        return RB_ESTORE;
+    if (scan->rc)
+        return scan->rc;
     return rc == 1? RB_OK: rc;
 }
 
@@ -242,10 +335,11 @@ rb_notices_list (rb_notices_t *self, rb_txn_t *txn, uint64_t after_seq, bool onl
 }
 
 rb_err_t
-rb_notices_unacked_before (rb_notices_t *self, rb_txn_t *txn, int64_t before_ms,
+rb_notices_unacked_before (rb_notices_t *self, rb_txn_t *txn, int64_t received_before_ms,
                            rb_notice_visit_fn *visit, void *arg)
 {
-    s_scan_t scan = { .only_new = true, .before_ms = before_ms, .visit = visit, .arg = arg };
+    s_scan_t scan = { .only_new = true, .bounded = true, .before_ms = received_before_ms,
+                      .visit = visit, .arg = arg };
     return s_walk (self, txn, 0, &scan);
 }
 
@@ -258,9 +352,22 @@ rb_notices_get (rb_notices_t *self, rb_txn_t *txn, uint64_t seq, rb_notice_visit
     rb_err_t rc = rb_txn_get (txn, self->notices, (rb_val_t) { key, 8 }, &value);
     if (rc)
         return rc;
-    int result = s_visit_value (seq, value, visit, arg);
-    return result == RB_ESTORE? RB_ESTORE: RB_OK;
+    int result = 0;
+    return s_visit_value (seq, value, visit, arg, &result);
 }
+
+rb_err_t
+rb_notices_counts (rb_notices_t *self, rb_txn_t *txn, uint64_t *new_count, uint64_t *acked_count)
+{
+    rb_err_t rc = s_meta (self, txn, "new", new_count);
+    if (!rc)
+        rc = s_meta (self, txn, "acked", acked_count);
+    return rc;
+}
+
+
+// ---------------------------------------------------------------------------
+//  Acknowledging
 
 static bool
 s_by_valid (const char *by)
@@ -287,16 +394,24 @@ rb_notices_ack (rb_notices_t *self, rb_txn_t *txn, uint64_t seq, const char *by,
     rb_err_t rc = rb_txn_get (txn, self->notices, (rb_val_t) { key, 8 }, &value);
     if (rc == RB_ENOTFOUND)
         return rb_refuse (r, RB_ENOTFOUND, "seq", "no notification %llu", (unsigned long long) seq);
-    if (rc || value.size < sizeof (s_record_t))
-        return rb_refuse (r, rc? rc: RB_ESTORE, "", "cannot read notification %llu", (unsigned long long) seq);
     s_record_t record;
-    memcpy (&record, value.data, sizeof record);
+    if (!rc)
+        rc = s_record (value, &record);
+    if (rc)
+        return rb_refuse (r, rc, NULL, "cannot read notification %llu", (unsigned long long) seq);
     if (record.state == RB_NOTICE_ACKNOWLEDGED)
-        return rb_refuse (r, RB_EPRECONDITION, "seq", "notification %llu was acknowledged by %s at %lld",
+        return rb_refuse (r, RB_EPRECONDITION, "seq",
+                          "notification %llu was already acknowledged by %s at %lld",
                           (unsigned long long) seq, record.acked_by, (long long) record.acked_at_ms);
+    uint64_t fresh = 0, acked = 0;
+    rc = rb_notices_counts (self, txn, &fresh, &acked);
+    if (rc)
+        return rb_refuse (r, rc, NULL, "cannot read the notification counters");
+
+    //  The value points into the map: copy it before writing over it.
     uint8_t *copy = malloc (value.size);
     if (!copy)
-        return rb_refuse (r, RB_EINTERNAL, "", "out of memory");
+        return rb_refuse (r, RB_EINTERNAL, NULL, "out of memory");
     record.state = RB_NOTICE_ACKNOWLEDGED;
     record.acked_at_ms = now_ms;
     snprintf (record.acked_by, sizeof record.acked_by, "%s", by);
@@ -304,21 +419,9 @@ rb_notices_ack (rb_notices_t *self, rb_txn_t *txn, uint64_t seq, const char *by,
     memcpy (copy, &record, sizeof record);
     rc = rb_txn_put (txn, self->notices, (rb_val_t) { key, 8 }, (rb_val_t) { copy, value.size });
     free (copy);
-    uint64_t fresh = 0, acked = 0;
-    if (!rc)
-        rc = rb_notices_counts (self, txn, &fresh, &acked);
     if (!rc)
         rc = s_meta_put (self, txn, "new", fresh? fresh - 1: 0);
     if (!rc)
         rc = s_meta_put (self, txn, "acked", acked + 1);
-    return rc? rb_refuse (r, rc, "", "cannot record the acknowledgement"): RB_OK;
-}
-
-rb_err_t
-rb_notices_counts (rb_notices_t *self, rb_txn_t *txn, uint64_t *new_count, uint64_t *acked_count)
-{
-    rb_err_t rc = RB_OK;
-    *new_count = s_meta (self, txn, "new", &rc);
-    *acked_count = s_meta (self, txn, "acked", &rc);
-    return rc;
+    return rc? rb_refuse (r, rc, NULL, "cannot record the acknowledgement"): RB_OK;
 }

@@ -1,20 +1,31 @@
-/*  Unit test of rb_notices: notifications stored once, listed, acknowledged. */
-#include "rb_notices.h"
+/*  unit_notices: the notifications a node holds for its actors (rb_notices.h).
+ *
+ *  Notifications arrive for this node ("care-a") from the municipality;
+ *  each becomes a notice numbered in arrival order and is listed with what
+ *  it says. The same (notification id, role) again is the same notice, so
+ *  nothing is shown twice; another role is another notice. Bad ones are
+ *  refused with the field named and write nothing. A notice is
+ *  acknowledged once, by name; the new ones received before a time are
+ *  found for reminders; everything survives reopening the store.
+ */
 #include "rb_test.h"
+#include "rb_notices.h"
 
 #define SELF "care-a"
-#define CASE "1ae80cfbd8c8ca02806d4f4d2872a62ded88bd999f35a746ca7bf6cb0a99bc3e"
 
 static rb_store_t *s_store;
 static rb_notices_t *s_notices;
 
-//  A notification for this node with storage of its own.
+// ---------------------------------------------------------------------------
+//  Helpers
+
+//  A valid notification for this node inside a valid envelope, with
+//  storage of its own so that a test can break one field at a time.
 typedef struct {
     Regiebus__Notification msg;
     Regiebus__Actor recipient, others [2], *also [2];
     uint8_t id [16];
-    Regiebus__Envelope envelope;
-    uint8_t event_id [16];
+    rb_test_envelope_t envelope;
 } s_note_t;
 
 static void
@@ -41,21 +52,19 @@ s_note (s_note_t *self, uint8_t id, int role, uint64_t origin_seq)
     self->msg.expected = REGIEBUS__EXPECTED_ACTION__CONFIRM_INVOLVEMENT;
     self->msg.expected_by = 20261130;
     self->msg.from_node = "school-a";
-    regiebus__envelope__init (&self->envelope);
-    memset (self->event_id, id ^ 0xff, 16);
-    self->envelope.event_id.data = self->event_id;
-    self->envelope.event_id.len = 16;
-    self->envelope.origin = "mun-a";
-    self->envelope.origin_seq = origin_seq;
-    self->envelope.case_pseudonym = CASE;
+    rb_test_envelope (&self->envelope, "mun-a", SELF, origin_seq, 1000);
 }
 
+//  Store one notification in its own transaction, committed when it was
+//  accepted, aborted when refused.
 static rb_err_t
 s_store_note (s_note_t *note, int64_t now, uint64_t *seq, bool *duplicate, rb_refusal_t *r)
 {
     rb_txn_t *txn;
     CHECK_INT (rb_txn_begin (s_store, true, &txn), RB_OK);
-    rb_err_t rc = rb_notices_store (s_notices, txn, &note->envelope, &note->msg, now, seq, duplicate, r);
+    rb_refusal_clear (r);
+    rb_err_t rc = rb_notices_store (s_notices, txn, &note->envelope.msg, &note->msg, now, seq,
+                                    duplicate, r);
     if (rc)
         rb_txn_destroy (&txn);
     else
@@ -63,25 +72,40 @@ s_store_note (s_note_t *note, int64_t now, uint64_t *seq, bool *duplicate, rb_re
     return rc;
 }
 
+//  What a visit saw: the numbers and roles of every notice, the last
+//  notice (its notification gone after the visit) and copies of the parts
+//  of its notification the tests look at.
 typedef struct {
     uint64_t seq [16];
-    rb_notice_t last;
     int roles [16];
     int count;
+    int stop_after;                     //  return 1 after this many, 0 never
+    rb_notice_t last;
+    size_t last_also;
+    int32_t last_expected_by;
+    int last_expected;
+    char last_from [64];
+    uint8_t last_id [16];
 } s_seen_t;
 
 static int
 s_collect (const rb_notice_t *notice, void *arg)
 {
     s_seen_t *seen = arg;
+    const Regiebus__Notification *n = notice->notification;
     if (seen->count < 16) {
         seen->seq [seen->count] = notice->seq;
-        seen->roles [seen->count] = notice->notification->recipient->role;
+        seen->roles [seen->count] = n->recipient->role;
     }
     seen->count++;
     seen->last = *notice;
     seen->last.notification = NULL;     //  freed after the visit
-    return 0;
+    seen->last_also = n->n_also_sent_to;
+    seen->last_expected_by = n->expected_by;
+    seen->last_expected = n->expected;
+    snprintf (seen->last_from, sizeof seen->last_from, "%s", n->from_node);
+    memcpy (seen->last_id, n->notification_id.data, 16);
+    return seen->stop_after && seen->count == seen->stop_after;
 }
 
 static s_seen_t
@@ -95,11 +119,22 @@ s_list (uint64_t after, bool only_new, size_t limit)
     return seen;
 }
 
+static s_seen_t
+s_unacked_before (int64_t before)
+{
+    s_seen_t seen = { .count = 0 };
+    rb_txn_t *txn;
+    CHECK_INT (rb_txn_begin (s_store, false, &txn), RB_OK);
+    CHECK_INT (rb_notices_unacked_before (s_notices, txn, before, s_collect, &seen), RB_OK);
+    rb_txn_destroy (&txn);
+    return seen;
+}
+
 static void
 s_counts (uint64_t expect_new, uint64_t expect_acked)
 {
     rb_txn_t *txn;
-    uint64_t fresh, acked;
+    uint64_t fresh = 99, acked = 99;
     CHECK_INT (rb_txn_begin (s_store, false, &txn), RB_OK);
     CHECK_INT (rb_notices_counts (s_notices, txn, &fresh, &acked), RB_OK);
     rb_txn_destroy (&txn);
@@ -112,12 +147,30 @@ s_ack (uint64_t seq, const char *by, int64_t now, rb_refusal_t *r)
 {
     rb_txn_t *txn;
     CHECK_INT (rb_txn_begin (s_store, true, &txn), RB_OK);
+    rb_refusal_clear (r);
     rb_err_t rc = rb_notices_ack (s_notices, txn, seq, by, now, r);
     if (rc)
         rb_txn_destroy (&txn);
     else
         CHECK_INT (rb_txn_commit (&txn), RB_OK);
     return rc;
+}
+
+// ---------------------------------------------------------------------------
+//  Scenarios
+
+static void
+s_test_new (void)
+{
+    rb_test_section ("a node name is required to open the notices");
+    CHECK (rb_notices_new (s_store, NULL) == NULL);
+    CHECK (rb_notices_new (s_store, "") == NULL);
+    CHECK (rb_notices_new (s_store,
+        "n1234567890123456789012345678901234567890123456789012345678901234") == NULL);
+    s_notices = rb_notices_new (s_store, SELF);
+    CHECK (s_notices);
+    s_counts (0, 0);
+    CHECK_INT (s_list (0, false, 0).count, 0);
 }
 
 static void
@@ -127,7 +180,7 @@ s_test_store_and_list (void)
     s_note_t note;
     uint64_t seq;
     bool duplicate;
-    rb_refusal_t r = { 0 };
+    rb_refusal_t r;
     for (int i = 1; i <= 3; i++) {
         s_note (&note, (uint8_t) i, REGIEBUS__ROLE__JEUGDHULP, (uint64_t) i);
         CHECK_INT (s_store_note (&note, 1000 * i, &seq, &duplicate, &r), RB_OK);
@@ -137,86 +190,200 @@ s_test_store_and_list (void)
     s_seen_t seen = s_list (0, false, 0);
     CHECK_INT (seen.count, 3);
     CHECK_UINT (seen.seq [0], 1);
+    CHECK_UINT (seen.seq [1], 2);
     CHECK_UINT (seen.seq [2], 3);
+    CHECK_INT (seen.roles [2], REGIEBUS__ROLE__JEUGDHULP);
     CHECK_STR (seen.last.origin, "mun-a");
     CHECK_UINT (seen.last.origin_seq, 3);
-    CHECK_STR (seen.last.case_pseudonym, CASE);
+    CHECK (memcmp (seen.last.event_id, note.envelope.event_id, 16) == 0);
+    CHECK_STR (seen.last.case_pseudonym, rb_test_pseudonym);
     CHECK_INT (seen.last.state, RB_NOTICE_NEW);
     CHECK (seen.last.received_at_ms == 3000);
-    CHECK_INT (s_list (1, false, 0).count, 2);
-    CHECK_INT (s_list (0, false, 2).count, 2);
+    CHECK (seen.last.acked_at_ms == 0);
+    CHECK_STR (seen.last.acked_by, "");
+    //  The notification itself: who else got it, what is expected by when.
+    CHECK (memcmp (seen.last_id, note.id, 16) == 0);
+    CHECK_UINT (seen.last_also, 2);
+    CHECK_INT (seen.last_expected, REGIEBUS__EXPECTED_ACTION__CONFIRM_INVOLVEMENT);
+    CHECK_INT (seen.last_expected_by, 20261130);
+    CHECK_STR (seen.last_from, "school-a");
+
+    rb_test_section ("a listing pages with after_seq and limit, and stops when the visit says so");
+    seen = s_list (1, false, 0);
+    CHECK_INT (seen.count, 2);
+    CHECK_UINT (seen.seq [0], 2);
+    seen = s_list (0, false, 2);
+    CHECK_INT (seen.count, 2);
+    CHECK_UINT (seen.seq [1], 2);
+    seen = s_list (seen.seq [1], false, 2);
+    CHECK_INT (seen.count, 1);
+    CHECK_UINT (seen.seq [0], 3);
+    CHECK_INT (s_list (3, false, 0).count, 0);
+    CHECK_INT (s_list (UINT64_MAX, false, 0).count, 0);
+    seen = (s_seen_t) { .stop_after = 1 };
+    rb_txn_t *txn;
+    CHECK_INT (rb_txn_begin (s_store, false, &txn), RB_OK);
+    CHECK_INT (rb_notices_list (s_notices, txn, 0, false, 0, s_collect, &seen), RB_OK);
+    rb_txn_destroy (&txn);
+    CHECK_INT (seen.count, 1);
     s_counts (3, 0);
 
+    rb_test_section ("a notification decoded from an envelope's payload is stored as it came");
+    s_note (&note, 4, REGIEBUS__ROLE__JEUGDHULP, 4);
+    size_t size = regiebus__notification__get_packed_size (&note.msg);
+    uint8_t *bytes = malloc (size);
+    CHECK (bytes);
+    regiebus__notification__pack (&note.msg, bytes);
+    Regiebus__Notification *decoded = regiebus__notification__unpack (NULL, size, bytes);
+    free (bytes);
+    CHECK (decoded);
+    CHECK_INT (rb_txn_begin (s_store, true, &txn), RB_OK);
+    CHECK_INT (rb_notices_store (s_notices, txn, &note.envelope.msg, decoded, 4000, &seq,
+                                 &duplicate, &r), RB_OK);
+    CHECK_INT (rb_txn_commit (&txn), RB_OK);
+    rb_wire_free (&decoded);
+    CHECK (decoded == NULL);
+    CHECK_UINT (seq, 4);
+    CHECK (!duplicate);
+    seen = (s_seen_t) { .count = 0 };
+    CHECK_INT (rb_txn_begin (s_store, false, &txn), RB_OK);
+    CHECK_INT (rb_notices_get (s_notices, txn, 4, s_collect, &seen), RB_OK);
+    rb_txn_destroy (&txn);
+    CHECK_INT (seen.count, 1);
+    CHECK_UINT (seen.last.seq, 4);
+    CHECK_UINT (seen.last_also, 2);
+    CHECK_STR (seen.last_from, "school-a");
+    s_counts (4, 0);
+}
+
+static void
+s_test_duplicates (void)
+{
     rb_test_section ("the same notification again is the same notice: nothing is shown twice");
+    s_note_t note;
+    uint64_t seq;
+    bool duplicate;
+    rb_refusal_t r;
     s_note (&note, 2, REGIEBUS__ROLE__JEUGDHULP, 9);
     CHECK_INT (s_store_note (&note, 9000, &seq, &duplicate, &r), RB_OK);
     CHECK (duplicate);
     CHECK_UINT (seq, 2);
-    CHECK_INT (s_list (0, false, 0).count, 3);
-    s_counts (3, 0);
+    CHECK_INT (s_list (0, false, 0).count, 4);
+    s_counts (4, 0);
+    //  The first copy is kept as it was: its time and envelope.
+    s_seen_t seen = { .count = 0 };
+    rb_txn_t *txn;
+    CHECK_INT (rb_txn_begin (s_store, false, &txn), RB_OK);
+    CHECK_INT (rb_notices_get (s_notices, txn, 2, s_collect, &seen), RB_OK);
+    rb_txn_destroy (&txn);
+    CHECK (seen.last.received_at_ms == 2000);
+    CHECK_UINT (seen.last.origin_seq, 2);
 
     rb_test_section ("the same notification for another role at this node is its own notice");
     s_note (&note, 2, REGIEBUS__ROLE__WIJKTEAM, 10);
     CHECK_INT (s_store_note (&note, 10000, &seq, &duplicate, &r), RB_OK);
     CHECK (!duplicate);
-    CHECK_UINT (seq, 4);
-    s_counts (4, 0);
+    CHECK_UINT (seq, 5);
+    CHECK_INT (s_store_note (&note, 11000, &seq, &duplicate, &r), RB_OK);
+    CHECK (duplicate);
+    CHECK_UINT (seq, 5);
+    s_seen_t all = s_list (0, false, 0);
+    CHECK_INT (all.count, 5);
+    CHECK_INT (all.roles [1], REGIEBUS__ROLE__JEUGDHULP);
+    CHECK_INT (all.roles [4], REGIEBUS__ROLE__WIJKTEAM);
+    s_counts (5, 0);
 }
+
+//  Store a note that must be refused with code and field.
+#define CHECK_REFUSED(note, code, field) do { \
+    uint64_t seq_ = 77; \
+    bool duplicate_ = true; \
+    CHECK_INT (s_store_note ((note), 1, &seq_, &duplicate_, &r), (code)); \
+    CHECK_REFUSAL (&r, (code), (field)); \
+    CHECK_UINT (seq_, 77); \
+    CHECK (!duplicate_); \
+} while (0)
 
 static void
 s_test_refusals (void)
 {
     rb_test_section ("bad notifications are refused with the field named, nothing written");
     s_note_t note;
-    uint64_t seq;
-    bool duplicate;
     rb_refusal_t r;
 
     s_note (&note, 20, REGIEBUS__ROLE__JEUGDHULP, 20);
     note.msg.notification_id.len = 15;
-    CHECK_INT (s_store_note (&note, 1, &seq, &duplicate, &r), RB_EINVALID);
-    CHECK_REFUSAL (&r, RB_EINVALID, "notification_id");
+    CHECK_REFUSED (&note, RB_EINVALID, "notification_id");
+    s_note (&note, 20, REGIEBUS__ROLE__JEUGDHULP, 20);
+    note.msg.notification_id.len = 0;
+    CHECK_REFUSED (&note, RB_EINVALID, "notification_id");
 
     s_note (&note, 20, REGIEBUS__ROLE__JEUGDHULP, 20);
     note.msg.recipient = NULL;
-    CHECK_INT (s_store_note (&note, 1, &seq, &duplicate, &r), RB_EMISSING);
-    CHECK_REFUSAL (&r, RB_EMISSING, "recipient");
+    CHECK_REFUSED (&note, RB_EMISSING, "recipient");
 
     s_note (&note, 20, REGIEBUS__ROLE__JEUGDHULP, 20);
     note.recipient.node = "care-b";
-    CHECK_INT (s_store_note (&note, 1, &seq, &duplicate, &r), RB_EINVALID);
-    CHECK_REFUSAL (&r, RB_EINVALID, "recipient.node");
+    CHECK_REFUSED (&note, RB_EINVALID, "recipient.node");
+    s_note (&note, 20, REGIEBUS__ROLE__JEUGDHULP, 20);
+    note.recipient.node = "";
+    CHECK_REFUSED (&note, RB_EINVALID, "recipient.node");
 
     s_note (&note, 20, 0, 20);
-    CHECK_INT (s_store_note (&note, 1, &seq, &duplicate, &r), RB_EINVALID);
-    CHECK_REFUSAL (&r, RB_EINVALID, "recipient.role");
+    CHECK_REFUSED (&note, RB_EINVALID, "recipient.role");
     s_note (&note, 20, 9, 20);
-    CHECK_INT (s_store_note (&note, 1, &seq, &duplicate, &r), RB_EINVALID);
-    CHECK_REFUSAL (&r, RB_EINVALID, "recipient.role");
+    CHECK_REFUSED (&note, RB_EINVALID, "recipient.role");
+    s_note (&note, 20, -1, 20);
+    CHECK_REFUSED (&note, RB_EINVALID, "recipient.role");
 
     s_note (&note, 20, REGIEBUS__ROLE__JEUGDHULP, 20);
     note.msg.subject = 0;
-    CHECK_INT (s_store_note (&note, 1, &seq, &duplicate, &r), RB_EMISSING);
-    CHECK_REFUSAL (&r, RB_EMISSING, "subject");
+    CHECK_REFUSED (&note, RB_EMISSING, "subject");
+    s_note (&note, 20, REGIEBUS__ROLE__JEUGDHULP, 20);
+    note.msg.subject = (Regiebus__EventKind) 999;
+    CHECK_REFUSED (&note, RB_EKIND, "subject");
 
-    const int32_t bad_dates [] = { 20261131, 20250229, 19991231, 2026113, 20261300 };
+    const int32_t bad_dates [] = { 20261131, 20250229, 21000229, 19991231, 2026113, 20261300,
+                                   20261200, -20261130 };
     for (size_t i = 0; i < sizeof bad_dates / sizeof bad_dates [0]; i++) {
         s_note (&note, 20, REGIEBUS__ROLE__JEUGDHULP, 20);
         note.msg.expected_by = bad_dates [i];
-        CHECK_INT (s_store_note (&note, 1, &seq, &duplicate, &r), RB_EINVALID);
-        CHECK_REFUSAL (&r, RB_EINVALID, "expected_by");
+        CHECK_REFUSED (&note, RB_EINVALID, "expected_by");
     }
+
     s_note (&note, 20, REGIEBUS__ROLE__JEUGDHULP, 20);
-    note.msg.expected_by = 20280229;     //  a leap day is a date
+    note.msg.expected_by = 20280229;     //  a leap day is a date: the next check refuses
     note.msg.n_also_sent_to = RB_NOTICE_ALSO_MAX + 1;
     Regiebus__Actor *many [RB_NOTICE_ALSO_MAX + 1];
     for (int i = 0; i <= RB_NOTICE_ALSO_MAX; i++)
         many [i] = &note.others [0];
     note.msg.also_sent_to = many;
-    CHECK_INT (s_store_note (&note, 1, &seq, &duplicate, &r), RB_ETOOLARGE);
-    CHECK_REFUSAL (&r, RB_ETOOLARGE, "also_sent_to");
-    CHECK_INT (s_list (0, false, 0).count, 4);
-    s_counts (4, 0);
+    CHECK_REFUSED (&note, RB_ETOOLARGE, "also_sent_to");
+
+    rb_test_section ("the envelope's fields a notice keeps are checked too");
+    s_note (&note, 20, REGIEBUS__ROLE__JEUGDHULP, 20);
+    note.envelope.msg.case_pseudonym = "not-a-pseudonym";
+    CHECK_REFUSED (&note, RB_EINVALID, "case_pseudonym");
+    s_note (&note, 20, REGIEBUS__ROLE__JEUGDHULP, 20);
+    note.envelope.msg.event_id.len = 8;
+    CHECK_REFUSED (&note, RB_EINVALID, "event_id");
+    s_note (&note, 20, REGIEBUS__ROLE__JEUGDHULP, 20);
+    note.envelope.msg.origin = "";
+    CHECK_REFUSED (&note, RB_EINVALID, "origin");
+
+    //  Nothing of any of them was written: not a notice, not a count, not
+    //  a number, not an id (the same id now stores as a fresh notice).
+    CHECK_INT (s_list (0, false, 0).count, 5);
+    s_counts (5, 0);
+    s_note (&note, 20, REGIEBUS__ROLE__JEUGDHULP, 20);
+    note.msg.n_also_sent_to = 0;         //  no co-recipients is fine
+    note.msg.expected_by = 0;            //  and no date
+    uint64_t seq;
+    bool duplicate;
+    CHECK_INT (s_store_note (&note, 6000, &seq, &duplicate, &r), RB_OK);
+    CHECK_UINT (seq, 6);
+    CHECK (!duplicate);
+    s_counts (6, 0);
 }
 
 static void
@@ -224,7 +391,7 @@ s_test_ack (void)
 {
     rb_test_section ("acknowledging records who and when, once");
     rb_refusal_t r;
-    CHECK_INT (s_ack (2, "j.jansen@care-a", 5000, &r), RB_OK);
+    CHECK_INT (s_ack (2, "j.jansen@care-a", 7000, &r), RB_OK);
     s_seen_t seen = { .count = 0 };
     rb_txn_t *txn;
     CHECK_INT (rb_txn_begin (s_store, false, &txn), RB_OK);
@@ -234,41 +401,161 @@ s_test_ack (void)
     CHECK_INT (seen.count, 1);
     CHECK_INT (seen.last.state, RB_NOTICE_ACKNOWLEDGED);
     CHECK_STR (seen.last.acked_by, "j.jansen@care-a");
-    CHECK (seen.last.acked_at_ms == 5000);
-    s_counts (3, 1);
+    CHECK (seen.last.acked_at_ms == 7000);
+    CHECK (seen.last.received_at_ms == 2000);
+    CHECK_UINT (seen.last_also, 2);         //  the notification is kept as it was
+    s_counts (5, 1);
 
+    rb_test_section ("only_new lists what is still to be seen");
     seen = s_list (0, true, 0);
-    CHECK_INT (seen.count, 3);
+    CHECK_INT (seen.count, 5);
     CHECK_UINT (seen.seq [0], 1);
     CHECK_UINT (seen.seq [1], 3);
+    seen = s_list (0, true, 1);
+    CHECK_INT (seen.count, 1);
+    CHECK_UINT (seen.seq [0], 1);
+    seen = s_list (1, true, 1);
+    CHECK_INT (seen.count, 1);
+    CHECK_UINT (seen.seq [0], 3);
+    CHECK_INT (s_list (0, false, 0).count, 6);
 
     rb_test_section ("a second acknowledgement, an unknown number or a bad name change nothing");
-    CHECK_INT (s_ack (2, "someone-else", 6000, &r), RB_EPRECONDITION);
+    CHECK_INT (s_ack (2, "someone-else", 8000, &r), RB_EPRECONDITION);
     CHECK_REFUSAL (&r, RB_EPRECONDITION, "seq");
     CHECK (strstr (r.message, "j.jansen@care-a"));
-    CHECK_INT (s_ack (99, "desk", 6000, &r), RB_ENOTFOUND);
+    CHECK (strstr (r.message, "7000"));
+    CHECK_INT (s_ack (99, "desk", 8000, &r), RB_ENOTFOUND);
     CHECK_REFUSAL (&r, RB_ENOTFOUND, "seq");
-    const char *bad [] = { "", "has space", "semi;colon", "a\nb",
-        "x123456789012345678901234567890123456789012345678901234567890123456" };
+    CHECK_INT (s_ack (0, "desk", 8000, &r), RB_ENOTFOUND);
+    CHECK_REFUSAL (&r, RB_ENOTFOUND, "seq");
+    const char *bad [] = { "", "has space", "semi;colon", "a\nb", "slash/", "quote'",
+        "é", "x123456789012345678901234567890123456789012345678901234567890123456" };
     for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
-        CHECK_INT (s_ack (1, bad [i], 6000, &r), RB_EINVALID);
+        CHECK_INT (s_ack (1, bad [i], 8000, &r), RB_EINVALID);
         CHECK_REFUSAL (&r, RB_EINVALID, "by");
     }
-    s_counts (3, 1);
+    CHECK_INT (s_ack (1, NULL, 8000, &r), RB_EINVALID);
+    CHECK_REFUSAL (&r, RB_EINVALID, "by");
+    s_counts (5, 1);
+    seen = (s_seen_t) { .count = 0 };
+    CHECK_INT (rb_txn_begin (s_store, false, &txn), RB_OK);
+    CHECK_INT (rb_notices_get (s_notices, txn, 2, s_collect, &seen), RB_OK);
+    CHECK_INT (rb_notices_get (s_notices, txn, 1, s_collect, &seen), RB_OK);
+    rb_txn_destroy (&txn);
+    CHECK_INT (seen.count, 2);
+    CHECK_INT (seen.last.state, RB_NOTICE_NEW);     //  1 is still new
+
+    rb_test_section ("a name of exactly 64 characters is accepted");
+    const char *longest = "d123456789012345678901234567890123456789012345678901234567890123";
+    CHECK_INT (strlen (longest), RB_NOTICE_BY_MAX);
+    CHECK_INT (s_ack (5, longest, 8000, &r), RB_OK);
+    seen = (s_seen_t) { .count = 0 };
+    CHECK_INT (rb_txn_begin (s_store, false, &txn), RB_OK);
+    CHECK_INT (rb_notices_get (s_notices, txn, 5, s_collect, &seen), RB_OK);
+    rb_txn_destroy (&txn);
+    CHECK_STR (seen.last.acked_by, longest);
+    s_counts (4, 2);
+
+    rb_test_section ("an acknowledgement in an aborted transaction leaves no trace");
+    CHECK_INT (rb_txn_begin (s_store, true, &txn), RB_OK);
+    CHECK_INT (rb_notices_ack (s_notices, txn, 1, "desk", 9000, &r), RB_OK);
+    rb_txn_destroy (&txn);
+    s_counts (4, 2);
+    CHECK_INT (s_list (0, true, 0).count, 4);
 }
 
 static void
 s_test_overdue (void)
 {
     rb_test_section ("the new ones received before a time, for reminders");
-    s_seen_t seen = { .count = 0 };
-    rb_txn_t *txn;
-    CHECK_INT (rb_txn_begin (s_store, false, &txn), RB_OK);
-    CHECK_INT (rb_notices_unacked_before (s_notices, txn, 3500, s_collect, &seen), RB_OK);
-    rb_txn_destroy (&txn);
-    CHECK_INT (seen.count, 2);          //  1 (1000) and 3 (3000); 2 is acknowledged, 4 is later
+    //  Received: 1 at 1000, 2 at 2000 (acknowledged), 3 at 3000, 4 at
+    //  4000, 5 at 10000 (acknowledged), 6 at 6000.
+    s_seen_t seen = s_unacked_before (3500);
+    CHECK_INT (seen.count, 2);
     CHECK_UINT (seen.seq [0], 1);
     CHECK_UINT (seen.seq [1], 3);
+    seen = s_unacked_before (3000);         //  strictly before
+    CHECK_INT (seen.count, 1);
+    CHECK_UINT (seen.seq [0], 1);
+    CHECK_INT (s_unacked_before (0).count, 0);
+    CHECK_INT (s_unacked_before (1000).count, 0);
+    seen = s_unacked_before (INT64_MAX);
+    CHECK_INT (seen.count, 4);
+    CHECK_UINT (seen.seq [3], 6);
+    //  A visit may stop it.
+    seen = (s_seen_t) { .stop_after = 2 };
+    rb_txn_t *txn;
+    CHECK_INT (rb_txn_begin (s_store, false, &txn), RB_OK);
+    CHECK_INT (rb_notices_unacked_before (s_notices, txn, INT64_MAX, s_collect, &seen), RB_OK);
+    rb_txn_destroy (&txn);
+    CHECK_INT (seen.count, 2);
+}
+
+static void
+s_test_reopen (void)
+{
+    rb_test_section ("everything is still there after the store is reopened");
+    rb_notices_destroy (&s_notices);
+    CHECK (s_notices == NULL);
+    rb_notices_destroy (&s_notices);
+    rb_store_destroy (&s_store);
+    rb_refusal_t r;
+    s_store = rb_store_new ("db", 16, &r);
+    CHECK (s_store);
+    s_notices = rb_notices_new (s_store, SELF);
+    CHECK (s_notices);
+    s_seen_t seen = s_list (0, false, 0);
+    CHECK_INT (seen.count, 6);
+    CHECK_UINT (seen.seq [5], 6);
+    s_counts (4, 2);
+    CHECK_INT (s_unacked_before (3500).count, 2);
+
+    //  Still recognised as seen, still acknowledged once, still numbered on.
+    s_note_t note;
+    uint64_t seq;
+    bool duplicate;
+    s_note (&note, 3, REGIEBUS__ROLE__JEUGDHULP, 30);
+    CHECK_INT (s_store_note (&note, 12000, &seq, &duplicate, &r), RB_OK);
+    CHECK (duplicate);
+    CHECK_UINT (seq, 3);
+    CHECK_INT (s_ack (2, "desk", 12000, &r), RB_EPRECONDITION);
+    CHECK_REFUSAL (&r, RB_EPRECONDITION, "seq");
+    s_note (&note, 30, REGIEBUS__ROLE__CASUSREGISSEUR, 31);
+    CHECK_INT (s_store_note (&note, 13000, &seq, &duplicate, &r), RB_OK);
+    CHECK (!duplicate);
+    CHECK_UINT (seq, 7);
+    CHECK_INT (s_ack (7, "casus.desk", 14000, &r), RB_OK);
+    s_counts (4, 3);
+}
+
+static void
+s_test_damage (void)
+{
+    rb_test_section ("a damaged record is a storage error, never a crash");
+    //  The test writes into the module's table directly, as a broken disk
+    //  or a foreign writer would.
+    rb_table_t raw;
+    CHECK_INT (rb_store_table (s_store, "notice", &raw), RB_OK);
+    uint8_t key [8], junk [5] = { 1, 2, 3, 4, 5 };
+    rb_u64_put (key, 100);
+    rb_txn_t *txn;
+    CHECK_INT (rb_txn_begin (s_store, true, &txn), RB_OK);
+    CHECK_INT (rb_txn_put (txn, raw, (rb_val_t) { key, 8 }, (rb_val_t) { junk, 5 }), RB_OK);
+    CHECK_INT (rb_txn_commit (&txn), RB_OK);
+
+    s_seen_t seen = { .count = 0 };
+    rb_refusal_t r;
+    CHECK_INT (rb_txn_begin (s_store, true, &txn), RB_OK);
+    CHECK_INT (rb_notices_list (s_notices, txn, 0, false, 0, s_collect, &seen), RB_ESTORE);
+    CHECK_INT (seen.count, 7);              //  the good ones before it were shown
+    CHECK_INT (rb_notices_get (s_notices, txn, 100, s_collect, &seen), RB_ESTORE);
+    CHECK_INT (rb_notices_unacked_before (s_notices, txn, INT64_MAX, s_collect, &seen), RB_ESTORE);
+    CHECK_INT (rb_notices_ack (s_notices, txn, 100, "desk", 15000, &r), RB_ESTORE);
+    CHECK_INT (r.code, RB_ESTORE);
+    CHECK_INT (rb_txn_del (txn, raw, (rb_val_t) { key, 8 }), RB_OK);
+    CHECK_INT (rb_txn_commit (&txn), RB_OK);
+    CHECK_INT (s_list (0, false, 0).count, 7);
+    s_counts (4, 3);
 }
 
 int
@@ -278,22 +565,14 @@ main (void)
     rb_refusal_t r;
     s_store = rb_store_new ("db", 16, &r);
     CHECK (s_store);
-    s_notices = rb_notices_new (s_store, SELF);
-    CHECK (s_notices);
+    s_test_new ();
     s_test_store_and_list ();
+    s_test_duplicates ();
     s_test_refusals ();
     s_test_ack ();
     s_test_overdue ();
-
-    rb_test_section ("everything is still there after the store is reopened");
-    rb_notices_destroy (&s_notices);
-    CHECK (s_notices == NULL);
-    rb_notices_destroy (&s_notices);
-    rb_store_destroy (&s_store);
-    s_store = rb_store_new ("db", 16, &r);
-    s_notices = rb_notices_new (s_store, SELF);
-    CHECK_INT (s_list (0, false, 0).count, 4);
-    s_counts (3, 1);
+    s_test_reopen ();
+    s_test_damage ();
     rb_notices_destroy (&s_notices);
     rb_store_destroy (&s_store);
     return rb_test_end ();
