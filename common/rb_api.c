@@ -41,8 +41,17 @@ rb_api_reply (rb_node_t *self, zmsg_t **route_p, Regiebus__ApiReply *reply, bool
     zframe_t *body = rb_wire_frame (&reply->base);
     if (reply->code)
         self->counters.api_refused [reply->code]++;
+    rb_pending_t *p = after_commit && body? calloc (1, sizeof *p): NULL;
+    if (!body || (after_commit && !p)) {
+        //  Out of memory: no answer. The client's call times out and its
+        //  retry, with the same idempotency keys, is safe.
+        rb_log_error ("msg=\"reply dropped: out of memory\" request_id=%llu",
+                      (unsigned long long) reply->request_id);
+        zframe_destroy (&body);
+        zmsg_destroy (route_p);
+        return;
+    }
     if (after_commit) {
-        rb_pending_t *p = calloc (1, sizeof *p);
         p->route = *route_p;
         p->request_id = reply->request_id;
         p->body = body;
@@ -119,16 +128,19 @@ s_check_submit (rb_node_t *self, const Regiebus__SubmitRequest *req, rb_refusal_
     return RB_OK;
 }
 
-static void
+static bool
 s_hash_submission (const Regiebus__Submission *s, uint8_t hash [S_HASH_SIZE])
 {
     uint8_t small [1024];
     size_t size = regiebus__submission__get_packed_size (s);
     uint8_t *packed = size <= sizeof small? small: malloc (size);
+    if (!packed)
+        return false;
     regiebus__submission__pack (s, packed);
     crypto_generichash (hash, S_HASH_SIZE, packed, size, NULL, 0);
     if (packed != small)
         free (packed);
+    return true;
 }
 
 //  Look up a key: RB_OK with *found set, or a storage error.
@@ -153,7 +165,8 @@ s_submit_one (rb_node_t *self, rb_txn_t *txn, const Regiebus__Submission *s, siz
               s_idem_t *idem, Regiebus__Accepted *accepted, rb_refusal_t *r)
 {
     uint8_t hash [S_HASH_SIZE];
-    s_hash_submission (s, hash);
+    if (!s_hash_submission (s, hash))
+        return rb_refuse (r, RB_EINTERNAL, "", "out of memory");
     bool found;
     rb_err_t rc = s_idem_get (self, txn, s->idempotency_key, idem, &found);
     if (rc)
@@ -215,17 +228,19 @@ s_submit (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
     Regiebus__Accepted *accepted = calloc (n, sizeof *accepted);
     Regiebus__Accepted **list = calloc (n, sizeof *list);
     uint64_t *assigned = calloc (self->link_count + 1, sizeof *assigned);
+    uint8_t *ids = calloc (n, 16);
     rb_txn_t *child = NULL;
-    rb_err_t rc = rb_node_txn (self);
+    rb_err_t rc = idem && accepted && list && assigned && ids? rb_node_txn (self): RB_EINTERNAL;
     if (!rc)
         rc = rb_txn_child (self->txn, &child);
     if (rc)
         rb_refuse (&why, rc, "", "cannot begin: %s", rb_store_errmsg (self->store));
     uint64_t fresh = 0;
-    uint8_t *ids = calloc (n, 16);
-    randombytes_buf (ids, n * 16);
-    for (size_t i = 0; i < n; i++)
-        memcpy (idem [i].event_id, ids + 16 * i, 16);
+    if (!rc) {
+        randombytes_buf (ids, n * 16);
+        for (size_t i = 0; i < n; i++)
+            memcpy (idem [i].event_id, ids + 16 * i, 16);
+    }
     free (ids);
     for (size_t i = 0; i < n && !why.code; i++) {
         regiebus__accepted__init (&accepted [i]);
@@ -286,6 +301,15 @@ s_status (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
     int n = self->link_count;
     Regiebus__PeerStatus *peers = calloc (n + 1, sizeof *peers);
     Regiebus__PeerStatus **peer_list = calloc (n + 1, sizeof *peer_list);
+    if (!peers || !peer_list) {
+        free (peers);
+        free (peer_list);
+        rb_txn_destroy (&txn);
+        rb_refusal_t why;
+        rb_refuse (&why, RB_EINTERNAL, "", "out of memory");
+        s_reply_error (self, route_p, req->request_id, &why);
+        return;
+    }
     for (int i = 0; i < n; i++) {
         rb_link_t *link = self->links [i];
         rb_link_stats_t *s = rb_link_stats (link);
@@ -392,6 +416,8 @@ s_list_received (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *
         rb_refuse (&why, RB_EINVALID, "list_received.origin", "list_received.origin is not a node name");
     s_list_t l = { .limit = q->limit? q->limit: S_LIST_DEFAULT };
     l.events = calloc (l.limit, sizeof *l.events);
+    if (!l.events && !why.code)
+        rb_refuse (&why, RB_EINTERNAL, "", "out of memory");
     rb_txn_t *txn = NULL;
     if (!why.code && rb_txn_begin (self->store, false, &txn))
         rb_refuse (&why, RB_ESTORE, "", "cannot read: %s", rb_store_errmsg (self->store));
