@@ -284,7 +284,7 @@ s_submit (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
 // ---------------------------------------------------------------------------
 //  Status
 
-#define S_COUNTER_MAX (8 + 2 * RB_ERR_COUNT)
+#define S_COUNTER_FIXED (11 + 2 * RB_ERR_COUNT)
 
 static void
 s_status (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
@@ -332,9 +332,24 @@ s_status (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
         p->refused = s->refused;
         p->rtt_ms = s->rtt_ms;
     }
+    uint64_t notices_new = 0, notices_acked = 0;
+    rb_notices_counts (self->notices, txn, &notices_new, &notices_acked);
     rb_txn_destroy (&txn);
-    Regiebus__Counter counters [S_COUNTER_MAX], *counter_list [S_COUNTER_MAX];
-    char names [S_COUNTER_MAX][48];
+    size_t max = S_COUNTER_FIXED + zlistx_size (self->daemon_counters);
+    Regiebus__Counter *counters = calloc (max, sizeof *counters);
+    Regiebus__Counter **counter_list = calloc (max, sizeof *counter_list);
+    char (*names) [48] = calloc (max, sizeof *names);
+    if (!counters || !counter_list || !names) {
+        free (counters);
+        free (counter_list);
+        free (names);
+        free (peer_list);
+        free (peers);
+        rb_refusal_t why;
+        rb_refuse (&why, RB_EINTERNAL, "", "out of memory");
+        s_reply_error (self, route_p, req->request_id, &why);
+        return;
+    }
     size_t c = 0;
     const rb_counters_t *k = &self->counters;
     #define COUNT(label_, value_) do { \
@@ -350,6 +365,9 @@ s_status (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
     COUNT ("link_duplicates", k->link_duplicates);
     COUNT ("link_gaps", k->link_gaps);
     COUNT ("auth_failures", k->auth_failures);
+    COUNT ("notifications_received", k->notifications_received);
+    COUNT ("notifications_new", notices_new);
+    COUNT ("notifications_acked", notices_acked);
     for (int e = 1; e < RB_ERR_COUNT; e++) {
         char label [48];
         snprintf (label, sizeof label, "api_refused_%s", rb_errname (e));
@@ -357,6 +375,9 @@ s_status (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
         snprintf (label, sizeof label, "link_refused_%s", rb_errname (e));
         COUNT (label, k->link_refused [e]);
     }
+    for (rb_daemon_counter_t *d = zlistx_first (self->daemon_counters); d;
+         d = zlistx_next (self->daemon_counters))
+        COUNT (d->name, d->value);
     #undef COUNT
     Regiebus__StatusReply status = REGIEBUS__STATUS_REPLY__INIT;
     status.node = (char *) self->config->name;
@@ -374,6 +395,9 @@ s_status (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
     reply.result_case = REGIEBUS__API_REPLY__RESULT_STATUS;
     reply.status = &status;
     rb_api_reply (self, route_p, &reply, false);
+    free (names);
+    free (counter_list);
+    free (counters);
     free (peer_list);
     free (peers);
 }
@@ -488,6 +512,259 @@ s_advance_clock (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *
 }
 
 // ---------------------------------------------------------------------------
+//  Notifications for this node's actors
+
+#define S_NOTICE_DEFAULT 100
+#define S_NOTICE_MAX 1000
+
+typedef struct {
+    rb_node_t *node;
+    rb_txn_t *txn;
+    const Regiebus__ListNotificationsRequest *q;
+    Regiebus__NotificationItem *items;
+    Regiebus__NotificationItem **list;
+    char (*labels) [RB_NOTICE_BY_MAX + 1];
+    char (*cases) [65];
+    char (*origins) [64];
+    char (*by) [RB_NOTICE_BY_MAX + 1];
+    Regiebus__Notification **copies;
+    size_t count, limit;
+    uint64_t last_seq;
+    bool more;
+    bool out_of_memory;
+} s_notice_list_t;
+
+static int
+s_notice_visit (const rb_notice_t *notice, void *arg)
+{
+    s_notice_list_t *l = arg;
+    l->last_seq = notice->seq;
+    if (*l->q->case_pseudonym && strcmp (l->q->case_pseudonym, notice->case_pseudonym) != 0)
+        return 0;
+    char label [RB_NOTICE_BY_MAX + 1] = "";
+    if (l->node->label_fn
+    &&  !l->node->label_fn (l->txn, notice->case_pseudonym, l->q->account, label, sizeof label,
+                            l->node->label_arg))
+        return 0;
+    if (l->count == l->limit) {
+        l->more = true;
+        return 1;
+    }
+    //  The decoded notification lives only during the visit: keep a copy.
+    size_t size = regiebus__notification__get_packed_size (notice->notification);
+    uint8_t *packed = malloc (size + 1);
+    Regiebus__Notification *copy = NULL;
+    if (packed) {
+        regiebus__notification__pack (notice->notification, packed);
+        copy = regiebus__notification__unpack (NULL, size, packed);
+        free (packed);
+    }
+    if (!copy) {
+        l->out_of_memory = true;
+        return 1;
+    }
+    size_t i = l->count++;
+    Regiebus__NotificationItem *item = &l->items [i];
+    regiebus__notification_item__init (item);
+    l->list [i] = item;
+    l->copies [i] = copy;
+    snprintf (l->labels [i], sizeof l->labels [i], "%s", label);
+    snprintf (l->cases [i], sizeof l->cases [i], "%s", notice->case_pseudonym);
+    snprintf (l->origins [i], sizeof l->origins [i], "%s", notice->origin);
+    snprintf (l->by [i], sizeof l->by [i], "%s", notice->acked_by);
+    item->seq = notice->seq;
+    item->acknowledged = notice->state == RB_NOTICE_ACKNOWLEDGED;
+    item->received_at_ms = notice->received_at_ms;
+    item->acked_at_ms = notice->acked_at_ms;
+    item->acked_by = l->by [i];
+    item->origin = l->origins [i];
+    item->case_pseudonym = l->cases [i];
+    item->local_name = l->labels [i];
+    item->notification = copy;
+    return 0;
+}
+
+static rb_err_t
+s_notice_list_check (const Regiebus__ListNotificationsRequest *q, rb_refusal_t *why)
+{
+    if (q->limit > S_NOTICE_MAX)
+        return rb_refuse (why, RB_ETOOLARGE, "list_notifications.limit",
+                          "list_notifications.limit is over %d", S_NOTICE_MAX);
+    if (*q->case_pseudonym && !rb_wire_pseudonym_valid (q->case_pseudonym))
+        return rb_refuse (why, RB_EINVALID, "list_notifications.case_pseudonym",
+                          "list_notifications.case_pseudonym must be 64 lowercase hex characters");
+    if (strlen (q->account) > RB_NOTICE_BY_MAX)
+        return rb_refuse (why, RB_ETOOLARGE, "list_notifications.account",
+                          "list_notifications.account is over %d bytes", RB_NOTICE_BY_MAX);
+    return RB_OK;
+}
+
+static void
+s_list_notifications (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
+{
+    const Regiebus__ListNotificationsRequest *q = req->list_notifications;
+    rb_refusal_t why = { 0 };
+    s_notice_list_t l = { .node = self, .q = q, .limit = q->limit? q->limit: S_NOTICE_DEFAULT };
+    if (!s_notice_list_check (q, &why)) {
+        l.items = calloc (l.limit, sizeof *l.items);
+        l.list = calloc (l.limit, sizeof *l.list);
+        l.labels = calloc (l.limit, sizeof *l.labels);
+        l.cases = calloc (l.limit, sizeof *l.cases);
+        l.origins = calloc (l.limit, sizeof *l.origins);
+        l.by = calloc (l.limit, sizeof *l.by);
+        l.copies = calloc (l.limit, sizeof *l.copies);
+        if (!l.items || !l.list || !l.labels || !l.cases || !l.origins || !l.by || !l.copies)
+            rb_refuse (&why, RB_EINTERNAL, "", "out of memory");
+    }
+    if (!why.code && rb_txn_begin (self->store, false, &l.txn))
+        rb_refuse (&why, RB_ESTORE, "", "cannot read: %s", rb_store_errmsg (self->store));
+    Regiebus__ListNotificationsReply result = REGIEBUS__LIST_NOTIFICATIONS_REPLY__INIT;
+    if (!why.code) {
+        //  Filters may skip many: walk in pages until the reply is full.
+        uint64_t after = q->after_seq;
+        rb_err_t rc = RB_OK;
+        while (!rc && !l.more && !l.out_of_memory) {
+            l.last_seq = after;
+            rc = rb_notices_list (self->notices, l.txn, after, q->only_new, S_NOTICE_MAX,
+                                  s_notice_visit, &l);
+            if (l.last_seq == after)
+                break;
+            after = l.last_seq;
+        }
+        if (!rc && l.out_of_memory)
+            rc = RB_EINTERNAL;
+        if (rc)
+            rb_refuse (&why, rc, "", "cannot read notifications: %s", rb_strerror (rc));
+        else
+            rb_notices_counts (self->notices, l.txn, &result.new_count, &result.acked_count);
+    }
+    rb_txn_destroy (&l.txn);
+    if (why.code)
+        s_reply_error (self, route_p, req->request_id, &why);
+    else {
+        result.n_items = l.count;
+        result.items = l.list;
+        result.more = l.more;
+        Regiebus__ApiReply reply = REGIEBUS__API_REPLY__INIT;
+        reply.request_id = req->request_id;
+        reply.result_case = REGIEBUS__API_REPLY__RESULT_LIST_NOTIFICATIONS;
+        reply.list_notifications = &result;
+        rb_api_reply (self, route_p, &reply, false);
+    }
+    for (size_t i = 0; i < l.count; i++)
+        regiebus__notification__free_unpacked (l.copies [i], NULL);
+    free (l.copies);
+    free (l.by);
+    free (l.origins);
+    free (l.cases);
+    free (l.labels);
+    free (l.list);
+    free (l.items);
+}
+
+static void
+s_ack_notification (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
+{
+    const Regiebus__AckNotificationRequest *q = req->ack_notification;
+    rb_refusal_t why = { 0 };
+    rb_txn_t *child = NULL;
+    int64_t now = rb_clock_now_ms (self->clock);
+    rb_err_t rc = rb_node_txn (self);
+    if (!rc)
+        rc = rb_txn_child (self->txn, &child);
+    if (rc)
+        rb_refuse (&why, rc, "", "cannot begin: %s", rb_store_errmsg (self->store));
+    else
+    if (rb_notices_ack (self->notices, child, q->seq, q->by, now, &why) == RB_OK
+    &&  (rc = rb_txn_commit (&child)))
+        rb_refuse (&why, rc, "", "%s", rb_store_errmsg (self->store));
+    rb_txn_destroy (&child);
+    if (why.code) {
+        //  The field names inside this call.
+        if (*why.field) {
+            char field [sizeof why.field];
+            snprintf (field, sizeof field, "%s", why.field);
+            snprintf (why.field, sizeof why.field, "ack_notification.%.60s", field);
+        }
+        if (why.code == RB_EFULL)
+            self->store_nudge = true;
+        s_reply_error (self, route_p, req->request_id, &why);
+        return;
+    }
+    Regiebus__AckNotificationReply result = REGIEBUS__ACK_NOTIFICATION_REPLY__INIT;
+    result.acked_at_ms = now;
+    Regiebus__ApiReply reply = REGIEBUS__API_REPLY__INIT;
+    reply.request_id = req->request_id;
+    reply.result_case = REGIEBUS__API_REPLY__RESULT_ACK_NOTIFICATION;
+    reply.ack_notification = &result;
+    rb_api_reply (self, route_p, &reply, true);
+}
+
+// ---------------------------------------------------------------------------
+//  The daemon's own calls
+
+struct _rb_call_t {
+    uint64_t request_id;
+    zframe_t *body;         //  the packed reply, once rb_call_reply ran
+};
+
+rb_err_t
+rb_call_reply (rb_call_t *call, Regiebus__ApiReply *reply)
+{
+    reply->version = RB_WIRE_VERSION;
+    reply->request_id = call->request_id;
+    zframe_destroy (&call->body);
+    call->body = rb_wire_frame (&reply->base);
+    return call->body? RB_OK: RB_EINTERNAL;
+}
+
+typedef struct {
+    rb_call_t *call;
+    const Regiebus__ApiRequest *req;
+} s_call_args_t;
+
+static rb_err_t
+s_call_in_child (rb_node_t *self, rb_txn_t *child, void *arg, rb_refusal_t *why)
+{
+    s_call_args_t *a = arg;
+    rb_err_t rc = self->call_fn (self, a->call, child, a->req, self->call_arg, why);
+    if (!rc && !a->call->body)
+        rc = rb_refuse (why, RB_EINTERNAL, "", "the call was not answered");
+    return rc;
+}
+
+static void
+s_daemon_call (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
+{
+    rb_refusal_t why = { 0 };
+    rb_call_t call = { .request_id = req->request_id };
+    if (!self->call_fn)
+        rb_refuse (&why, RB_EPRECONDITION, "call", "a node of role '%s' does not take this call",
+                   self->config->role);
+    else {
+        s_call_args_t args = { &call, req };
+        rb_node_in_child (self, s_call_in_child, &args, &why);
+    }
+    if (why.code) {
+        zframe_destroy (&call.body);
+        s_reply_error (self, route_p, req->request_id, &why);
+        return;
+    }
+    rb_pending_t *p = calloc (1, sizeof *p);
+    if (!p) {
+        rb_log_error ("msg=\"reply dropped: out of memory\" request_id=%llu",
+                      (unsigned long long) req->request_id);
+        zframe_destroy (&call.body);
+        return;
+    }
+    p->route = *route_p;
+    *route_p = NULL;
+    p->request_id = req->request_id;
+    p->body = call.body;
+    zlist_append (self->pending, p);
+}
+
+// ---------------------------------------------------------------------------
 
 void
 rb_api_handle (rb_node_t *self, zmsg_t *msg)
@@ -520,9 +797,9 @@ rb_api_handle (rb_node_t *self, zmsg_t *msg)
         case REGIEBUS__API_REQUEST__CALL_STATUS:        s_status (self, &route, req); break;
         case REGIEBUS__API_REQUEST__CALL_LIST_RECEIVED: s_list_received (self, &route, req); break;
         case REGIEBUS__API_REQUEST__CALL_ADVANCE_CLOCK: s_advance_clock (self, &route, req); break;
-        default:
-            rb_refuse (&why, RB_EINVALID, "call", "unknown call %d", (int) req->call_case);
-            s_reply_error (self, &route, req->request_id, &why);
+        case REGIEBUS__API_REQUEST__CALL_LIST_NOTIFICATIONS: s_list_notifications (self, &route, req); break;
+        case REGIEBUS__API_REQUEST__CALL_ACK_NOTIFICATION: s_ack_notification (self, &route, req); break;
+        default:                                        s_daemon_call (self, &route, req);
     }
     zmsg_destroy (&route);
     rb_wire_free (&req);

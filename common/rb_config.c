@@ -51,6 +51,25 @@ static const s_key_t s_schema [] = {
 #define S_SCHEMA_SIZE (sizeof s_schema / sizeof s_schema [0])
 static const char *s_roles [] = { "node", "school", "municipality", "care", "portal", NULL };
 
+//  The daemons' own sections and the role that may have each.
+static const struct { const char *section, *role; } s_role_sections [] = {
+    { "school", "school" }, { "rules", "school" }, { "homes", "school" },
+    { "region", "school" }, { "region", "care" }, { "region", "portal" },
+    { "municipality", "municipality" }, { "policy", "municipality" },
+    { "care", "care" }, { "portal", "portal" },
+};
+#define S_ROLE_SECTIONS (sizeof s_role_sections / sizeof s_role_sections [0])
+
+static bool
+s_role_section (const char *section, const char *role)
+{
+    for (size_t i = 0; i < S_ROLE_SECTIONS; i++)
+        if (streq (s_role_sections [i].section, section)
+        && (!role || streq (s_role_sections [i].role, role)))
+            return true;
+    return false;
+}
+
 static const s_key_t *
 s_lookup (const char *section, const char *key)
 {
@@ -63,7 +82,7 @@ s_lookup (const char *section, const char *key)
 static bool
 s_section_known (const char *section)
 {
-    if (streq (section, "peer"))
+    if (streq (section, "peer") || s_role_section (section, NULL))
         return true;
     for (size_t i = 0; i < S_SCHEMA_SIZE; i++)
         if (streq (s_schema [i].section, section))
@@ -154,7 +173,7 @@ s_walk (rb_config_t *self, zconfig_t *root, rb_refusal_t *r)
         const char *sname = zconfig_name (section);
         if (!s_section_known (sname))
             return rb_refuse (r, RB_EINVALID, sname, "config: unknown section '%s'", sname);
-        if (streq (sname, "peer"))
+        if (streq (sname, "peer") || s_role_section (sname, NULL))
             continue;
         for (zconfig_t *item = zconfig_child (section); item; item = zconfig_next (item)) {
             const s_key_t *k = s_lookup (sname, zconfig_name (item));
@@ -173,6 +192,12 @@ s_walk (rb_config_t *self, zconfig_t *root, rb_refusal_t *r)
         const char *value = zconfig_get (root, path, NULL);
         if (k->required && (!value || !*value))
             return rb_refuse (r, RB_EMISSING, path, "config: missing key '%s'", path);
+    }
+    for (zconfig_t *section = zconfig_child (root); section; section = zconfig_next (section)) {
+        const char *sname = zconfig_name (section);
+        if (s_role_section (sname, NULL) && !s_role_section (sname, self->role))
+            return rb_refuse (r, RB_EINVALID, sname, "config: section '%s' is not for a node of role '%s'",
+                              sname, self->role);
     }
     for (zconfig_t *section = zconfig_child (root); section; section = zconfig_next (section))
         if (streq (zconfig_name (section), "peer"))
@@ -239,9 +264,12 @@ rb_config_load (const char *path, const char **overrides, int override_count, rb
     for (size_t i = 0; i < S_SCHEMA_SIZE; i++)
         if (s_schema [i].fallback)
             s_set (self, &s_schema [i], s_schema [i].fallback, r);
-    if (s_walk (self, root, r) || s_check (self, r))
+    if (s_walk (self, root, r) || s_check (self, r)) {
         rb_config_destroy (&self);
-    zconfig_destroy (&root);
+        zconfig_destroy (&root);
+    }
+    else
+        self->tree = root;
     return self;
 }
 
@@ -249,6 +277,8 @@ void
 rb_config_destroy (rb_config_t **self_p)
 {
     if (self_p && *self_p) {
+        zconfig_t *tree = (*self_p)->tree;
+        zconfig_destroy (&tree);
         free (*self_p);
         *self_p = NULL;
     }
@@ -273,4 +303,88 @@ rb_config_name_valid (const char *name)
         if (!((name [i] >= 'a' && name [i] <= 'z') || (name [i] >= '0' && name [i] <= '9') || name [i] == '-'))
             return false;
     return true;
+}
+
+// ---------------------------------------------------------------------------
+//  The daemons' own sections
+
+static const rb_config_item_t *
+s_item (const rb_config_item_t *items, size_t count, const char *key)
+{
+    for (size_t i = 0; i < count; i++)
+        if (streq (items [i].key, key))
+            return &items [i];
+    return NULL;
+}
+
+static rb_err_t
+s_item_set (const rb_config_item_t *item, const char *field, const char *value, rb_refusal_t *r)
+{
+    if (item->type == RB_CONFIG_TEXT) {
+        if (strlen (value) >= item->size)
+            return rb_refuse (r, RB_ETOOLARGE, field, "config: %s is longer than %zu characters",
+                              field, item->size - 1);
+        strcpy (item->dest, value);
+        return RB_OK;
+    }
+    if (item->type == RB_CONFIG_BOOL) {
+        bool yes = streq (value, "true") || streq (value, "yes") || streq (value, "1");
+        bool no = streq (value, "false") || streq (value, "no") || streq (value, "0");
+        if (!yes && !no)
+            return rb_refuse (r, RB_EINVALID, field, "config: %s must be true or false, not '%s'", field, value);
+        *(bool *) item->dest = yes;
+        return RB_OK;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull (value, &end, 10);
+    if (!*value || *end || errno || *value == '-' || v < item->min || v > item->max)
+        return rb_refuse (r, RB_EINVALID, field, "config: %s must be a whole number from %llu to %llu, not '%s'",
+                          field, (unsigned long long) item->min, (unsigned long long) item->max, value);
+    *(uint64_t *) item->dest = v;
+    return RB_OK;
+}
+
+rb_err_t
+rb_config_section (const rb_config_t *self, const char *section, const rb_config_item_t *items,
+                   size_t count, rb_refusal_t *r)
+{
+    zconfig_t *node = self->tree? zconfig_locate (self->tree, section): NULL;
+    char field [96];
+    for (zconfig_t *item = node? zconfig_child (node): NULL; item; item = zconfig_next (item)) {
+        snprintf (field, sizeof field, "%s/%s", section, zconfig_name (item));
+        const rb_config_item_t *k = s_item (items, count, zconfig_name (item));
+        if (!k || zconfig_child (item))
+            return rb_refuse (r, RB_EINVALID, field, "config: unknown key '%s'", field);
+    }
+    for (size_t i = 0; i < count; i++) {
+        snprintf (field, sizeof field, "%s/%s", section, items [i].key);
+        const char *value = node? zconfig_get (node, items [i].key, NULL): NULL;
+        if (value && !*value)
+            value = NULL;
+        if (!value && items [i].required)
+            return rb_refuse (r, RB_EMISSING, field, "config: missing key '%s'", field);
+        if (!value)
+            value = items [i].fallback;
+        if (value && s_item_set (&items [i], field, value, r))
+            return r->code;
+    }
+    return RB_OK;
+}
+
+rb_err_t
+rb_config_pairs (const rb_config_t *self, const char *section, rb_config_pair_fn *fn, void *arg,
+                 rb_refusal_t *r)
+{
+    zconfig_t *node = self->tree? zconfig_locate (self->tree, section): NULL;
+    for (zconfig_t *item = node? zconfig_child (node): NULL; item; item = zconfig_next (item)) {
+        char field [96];
+        snprintf (field, sizeof field, "%s/%s", section, zconfig_name (item));
+        if (zconfig_child (item))
+            return rb_refuse (r, RB_EINVALID, field, "config: %s must be a key = value, not a section", field);
+        rb_err_t rc = fn (zconfig_name (item), zconfig_value (item)? zconfig_value (item): "", arg, r);
+        if (rc)
+            return rc;
+    }
+    return RB_OK;
 }

@@ -8,8 +8,13 @@
  *  or a value out of range is refused with a message naming the key, and
  *  the node does not start. See common/README.md for the full key table.
  *
- *  rb_config_t is plain data, owned by the caller of rb_config_load and
- *  freed with rb_config_destroy.
+ *  A daemon's own sections (`school`, `rules`, `homes`, `region`,
+ *  `municipality`, `policy`, `care`, `portal`) are allowed only with the
+ *  node/role that reads them; the daemon checks their keys itself with
+ *  rb_config_section and rb_config_pairs, with the same strictness.
+ *
+ *  rb_config_t is plain data plus the parsed tree for those sections, owned
+ *  by the caller of rb_config_load and freed with rb_config_destroy.
  */
 #ifndef RB_CONFIG_H
 #define RB_CONFIG_H
@@ -53,6 +58,8 @@ typedef struct {
     //  peers
     rb_peer_config_t peers [RB_MAX_PEERS];
     int peer_count;
+    //  the whole parsed file with overrides, for the daemon's own sections
+    void *tree;
 } rb_config_t;
 
 //  Load path (may be NULL: flags only) and apply overrides, an array of
@@ -65,6 +72,33 @@ void rb_config_destroy (rb_config_t **self_p);
 
 //  Find a peer by name; NULL when not configured.
 const rb_peer_config_t *rb_config_peer (const rb_config_t *self, const char *name);
+
+//  A key of a daemon's own section, where it lands and its range.
+typedef enum { RB_CONFIG_TEXT, RB_CONFIG_UINT, RB_CONFIG_BOOL } rb_config_type_t;
+typedef struct {
+    const char *key;            //  name inside the section
+    rb_config_type_t type;      //  TEXT: char [size]; UINT: uint64_t; BOOL: bool
+    void *dest;                 //  where the value goes
+    size_t size;                //  TEXT: size of dest, NUL included
+    bool required;              //  missing or empty is refused
+    const char *fallback;       //  value when absent (not required); NULL: leave dest
+    uint64_t min, max;          //  UINT: the range
+} rb_config_item_t;
+
+//  Read a daemon's section against its items: an unknown key, a missing
+//  required one or a value out of range is refused naming "section/key".
+//  BOOL takes true/false, yes/no, 1/0. An absent section gives every item
+//  its fallback (and refuses required ones).
+rb_err_t rb_config_section (const rb_config_t *self, const char *section,
+                            const rb_config_item_t *items, size_t count, rb_refusal_t *refusal);
+
+//  Visit each key = value of a free-form section (a map such as `homes`,
+//  municipality code -> node). fn refuses by returning non-zero with
+//  refusal filled. An absent section visits nothing.
+typedef rb_err_t (rb_config_pair_fn) (const char *key, const char *value, void *arg,
+                                      rb_refusal_t *refusal);
+rb_err_t rb_config_pairs (const rb_config_t *self, const char *section, rb_config_pair_fn *fn,
+                          void *arg, rb_refusal_t *refusal);
 
 //  True when name is a valid node name ([a-z0-9-], 1..63, not starting with '-').
 bool rb_config_name_valid (const char *name);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 //  The codes are the wire's codes; keep them in step.
+_Static_assert ((int) RB_EEXISTS == (int) REGIEBUS__ERROR_CODE__ALREADY_EXISTS, "error codes drifted from proto");
 _Static_assert ((int) RB_EINTERNAL == (int) REGIEBUS__ERROR_CODE__INTERNAL, "error codes drifted from proto");
 _Static_assert ((int) RB_ESEQUENCE == (int) REGIEBUS__ERROR_CODE__OUT_OF_SEQUENCE, "error codes drifted from proto");
 
@@ -29,6 +30,7 @@ static const struct {
     { "failed_precondition",  "not possible in this state" },
     { "out_of_sequence",      "sequence gap" },
     { "internal",             "internal error" },
+    { "already_exists",       "already exists with other content" },
 };
 
 const char *

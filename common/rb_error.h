@@ -32,7 +32,8 @@ typedef enum {
     RB_EPRECONDITION = 13,
     RB_ESEQUENCE = 14,
     RB_EINTERNAL = 15,
-    RB_ERR_COUNT = 16
+    RB_EEXISTS = 16,
+    RB_ERR_COUNT = 17
 } rb_err_t;
 
 //  A refusal: the code, the field at fault and a human-readable message.

@@ -89,6 +89,16 @@ s_load_state (rb_node_t *self, rb_refusal_t *r)
     return rc? rb_refuse (r, rc, "node/data_dir", "cannot load link state: %s", rb_store_errmsg (self->store)): RB_OK;
 }
 
+static void
+s_counter_destroy (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+static rb_err_t s_handle_envelope (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg,
+                                   rb_refusal_t *why);
+
 rb_node_t *
 rb_node_new (const rb_config_t *config, rb_refusal_t *r)
 {
@@ -103,6 +113,8 @@ rb_node_new (const rb_config_t *config, rb_refusal_t *r)
     self->config = config;
     self->pending = zlist_new ();
     self->refusals = zlist_new ();
+    self->daemon_counters = zlistx_new ();
+    zlistx_set_destructor (self->daemon_counters, s_counter_destroy);
     self->clock = rb_clock_new (config->test_clock);
     self->cert = rb_keys_load (config->cert, r);
     if (self->cert)
@@ -110,7 +122,10 @@ rb_node_new (const rb_config_t *config, rb_refusal_t *r)
     if (self->store) {
         self->outbox = rb_outbox_new (self->store);
         self->inbox = rb_inbox_new (self->store, config->name, config->max_payload_bytes);
-        if (!self->outbox || !self->inbox
+        self->notices = rb_notices_new (self->store, config->name);
+        if (self->inbox)
+            rb_inbox_set_handler (self->inbox, s_handle_envelope, self);
+        if (!self->outbox || !self->inbox || !self->notices
         ||  rb_store_table (self->store, "meta", &self->meta)
         ||  rb_store_table (self->store, "idem", &self->idem))
             rb_refuse (r, RB_ESTORE, "node/data_dir", "cannot open tables: %s", rb_store_errmsg (self->store));
@@ -162,6 +177,8 @@ rb_node_destroy (rb_node_t **self_p)
     zsock_destroy (&self->api);
     zhashx_destroy (&self->api_clients);
     zactor_destroy (&self->auth);
+    rb_notices_destroy (&self->notices);
+    zlistx_destroy (&self->daemon_counters);
     rb_inbox_destroy (&self->inbox);
     rb_outbox_destroy (&self->outbox);
     rb_store_destroy (&self->store);
@@ -171,12 +188,42 @@ rb_node_destroy (rb_node_t **self_p)
     *self_p = NULL;
 }
 
-//  Wraps the daemon's handler: what it emitted for an envelope it then
+//  A notification for this node's actors: kept in its notices.
+static rb_err_t
+s_store_notification (rb_node_t *self, rb_txn_t *txn, const Regiebus__Envelope *e,
+                      rb_refusal_t *why)
+{
+    Regiebus__Notification *n = regiebus__notification__unpack (NULL, e->payload.len, e->payload.data);
+    if (!n)
+        return rb_refuse (why, RB_EMALFORMED, "payload", "payload is not a Notification");
+    uint64_t seq;
+    bool duplicate;
+    rb_err_t rc = rb_notices_store (self->notices, txn, e, n, rb_clock_now_ms (self->clock),
+                                    &seq, &duplicate, why);
+    if (rc == RB_OK && !duplicate)
+        self->counters.notifications_received++;
+    if (rc == RB_OK)
+        rb_log_info ("msg=\"notification\" seq=%llu origin=%s case=%.12s subject=%d role=%d duplicate=%d",
+                     (unsigned long long) seq, e->origin, e->case_pseudonym, (int) n->subject,
+                     n->recipient? (int) n->recipient->role: 0, duplicate);
+    regiebus__notification__free_unpacked (n, NULL);
+    return rc;
+}
+
+//  Every valid inbound envelope: notifications are the runtime's, the
+//  rest the daemon's. What the daemon emitted for an envelope it then
 //  refused must not raise the links' assigned counters.
 static rb_err_t
 s_handle_envelope (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg, rb_refusal_t *why)
 {
     rb_node_t *self = arg;
+    if (e->kind == REGIEBUS__EVENT_KIND__NOTIFICATION) {
+        rb_err_t rc = s_store_notification (self, txn, e, why);
+        if (rc || !self->handler)
+            return rc;
+    }
+    if (!self->handler)
+        return RB_OK;
     size_t size = (self->link_count + 1) * sizeof *self->assigned;
     uint64_t *before = malloc (size);
     if (!before)
@@ -194,7 +241,96 @@ rb_node_set_handler (rb_node_t *self, rb_inbox_handler_fn *handler, void *arg)
 {
     self->handler = handler;
     self->handler_arg = arg;
-    rb_inbox_set_handler (self->inbox, handler? s_handle_envelope: NULL, self);
+}
+
+void
+rb_node_set_call_handler (rb_node_t *self, rb_node_call_fn *fn, void *arg)
+{
+    self->call_fn = fn;
+    self->call_arg = arg;
+}
+
+void
+rb_node_set_tick (rb_node_t *self, int64_t interval_ms, rb_node_tick_fn *fn, void *arg)
+{
+    self->tick_fn = fn;
+    self->tick_arg = arg;
+    self->tick_interval_ms = interval_ms > 0? interval_ms: 1000;
+    self->tick_next_mono_ms = rb_clock_mono_ms () + self->tick_interval_ms;
+}
+
+void
+rb_node_set_label (rb_node_t *self, rb_node_label_fn *fn, void *arg)
+{
+    self->label_fn = fn;
+    self->label_arg = arg;
+}
+
+void
+rb_node_count (rb_node_t *self, const char *name, uint64_t delta)
+{
+    rb_daemon_counter_t *c;
+    for (c = zlistx_first (self->daemon_counters); c; c = zlistx_next (self->daemon_counters))
+        if (streq (c->name, name))
+            break;
+    if (!c && (c = calloc (1, sizeof *c))) {
+        snprintf (c->name, sizeof c->name, "%s", name);
+        zlistx_add_end (self->daemon_counters, c);
+    }
+    if (c)
+        c->value += delta;
+}
+
+rb_err_t
+rb_node_notify_local (rb_node_t *self, rb_txn_t *txn, const char *case_pseudonym,
+                      const Regiebus__Notification *notification, rb_refusal_t *why)
+{
+    uint8_t event_id [16];
+    randombytes_buf (event_id, sizeof event_id);
+    Regiebus__Envelope e = REGIEBUS__ENVELOPE__INIT;
+    e.version = RB_WIRE_VERSION;
+    e.event_id.data = event_id;
+    e.event_id.len = 16;
+    e.origin = (char *) self->config->name;
+    e.destination = (char *) self->config->name;
+    e.case_pseudonym = (char *) case_pseudonym;
+    e.kind = REGIEBUS__EVENT_KIND__NOTIFICATION;
+    uint64_t seq;
+    bool duplicate;
+    rb_err_t rc = rb_notices_store (self->notices, txn, &e, notification,
+                                    rb_clock_now_ms (self->clock), &seq, &duplicate, why);
+    if (rc == RB_OK && !duplicate)
+        self->counters.notifications_received++;
+    return rc;
+}
+
+rb_err_t
+rb_node_in_child (rb_node_t *self, rb_node_child_fn *fn, void *arg, rb_refusal_t *why)
+{
+    size_t size = (self->link_count + 1) * sizeof *self->assigned;
+    uint64_t *before = malloc (size);
+    rb_txn_t *child = NULL;
+    rb_err_t rc = before? rb_node_txn (self): RB_EINTERNAL;
+    if (!rc)
+        rc = rb_txn_child (self->txn, &child);
+    if (rc) {
+        free (before);
+        return rb_refuse (why, rc, "", "cannot begin: %s", rb_store_errmsg (self->store));
+    }
+    memcpy (before, self->assigned, size);
+    rc = fn (self, child, arg, why);
+    if (rc && !why->code)
+        rb_refuse (why, rc, "", "%s", rb_strerror (rc));
+    if (!rc && (rc = rb_txn_commit (&child)))
+        rb_refuse (why, rc, "", "%s", rb_store_errmsg (self->store));
+    rb_txn_destroy (&child);
+    if (rc) {
+        memcpy (self->assigned, before, size);
+        if (rc == RB_EFULL)
+            self->store_nudge = true;
+    }
+    free (before);
+    return rc;
 }
 
 void
@@ -581,6 +717,13 @@ s_drain (zsock_t *sock, int budget, void (*handle) (rb_node_t *, zmsg_t *), rb_n
     }
 }
 
+static rb_err_t
+s_tick (rb_node_t *self, rb_txn_t *child, void *arg, rb_refusal_t *why)
+{
+    (void) arg;
+    return self->tick_fn (self, child, self->tick_arg, why);
+}
+
 static void
 s_turn (rb_node_t *self, zmq_pollitem_t *items, int count)
 {
@@ -602,6 +745,13 @@ s_turn (rb_node_t *self, zmq_pollitem_t *items, int count)
                 s_handle_link_frame (self, self->links [i], body);
             zmsg_destroy (&msg);
         }
+    }
+    if (self->tick_fn && now >= self->tick_next_mono_ms) {
+        self->tick_next_mono_ms = now + self->tick_interval_ms;
+        rb_refusal_t why = { 0 };
+        if (rb_node_in_child (self, s_tick, NULL, &why))
+            rb_log_warn ("msg=\"tick failed\" code=%s field=\"%s\" detail=\"%s\"",
+                         rb_errname (why.code), why.field, why.message);
     }
     s_commit (self);
     for (int i = 0; i < self->link_count; i++)

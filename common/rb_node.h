@@ -18,6 +18,7 @@
 
 #include "rb_config.h"
 #include "rb_inbox.h"
+#include "case.pb-c.h"
 
 typedef struct _rb_node_t rb_node_t;
 
@@ -64,6 +65,59 @@ rb_err_t rb_node_emit (rb_node_t *self, rb_txn_t *txn, const rb_emit_t *emit,
 //  for work that must only follow durability (benchmarks stamp times here).
 typedef void (rb_node_commit_fn) (void *arg);
 void rb_node_set_commit_hook (rb_node_t *self, rb_node_commit_fn *hook, void *arg);
+
+// ---------------------------------------------------------------------------
+//  What a daemon adds to the runtime. Every hook runs on the node's thread,
+//  inside a child of the group transaction, so what it writes and emits
+//  commits with the turn or, when it refuses, leaves no trace.
+
+//  One API call of the daemon's own (agency.proto) being answered.
+typedef struct _rb_call_t rb_call_t;
+
+//  A daemon's calls: every call the runtime does not answer itself
+//  (submit, status, list_received, advance_clock, list_notifications,
+//  ack_notification) goes to fn. fn validates, writes in txn, emits, and
+//  answers with rb_call_reply, then returns RB_OK; the reply is sent after
+//  the group commit holds. To refuse, it fills why and returns its code:
+//  nothing it wrote or emitted remains, and the client gets the refusal.
+//  A node without a call handler, or a call fn does not take, answers
+//  FAILED_PRECONDITION on field "call".
+typedef rb_err_t (rb_node_call_fn) (rb_node_t *node, rb_call_t *call, rb_txn_t *txn,
+                                    const Regiebus__ApiRequest *request, void *arg,
+                                    rb_refusal_t *why);
+void rb_node_set_call_handler (rb_node_t *self, rb_node_call_fn *fn, void *arg);
+
+//  Inside a call fn: the reply to send once the call commits. It is packed
+//  at once, so reply and what it points to may be freed on return. version
+//  and request_id are filled in. RB_EINTERNAL when out of memory.
+rb_err_t rb_call_reply (rb_call_t *call, Regiebus__ApiReply *reply);
+
+//  Run fn every interval_ms (by the monotonic clock; the first run one
+//  interval after start) for work that comes with time: closing a school
+//  day, reminders. A refusal or storage error is logged and the child
+//  transaction dropped; the next tick tries again.
+typedef rb_err_t (rb_node_tick_fn) (rb_node_t *node, rb_txn_t *txn, void *arg, rb_refusal_t *why);
+void rb_node_set_tick (rb_node_t *self, int64_t interval_ms, rb_node_tick_fn *fn, void *arg);
+
+//  How this node's users know a case's child, for notification listings:
+//  fill label (size bytes, "" when none) for case_pseudonym, and return
+//  false to leave the notification out of this listing (a portal shows a
+//  parent account only its own children: account is the listing's
+//  filter, "" for none). Without a label fn every case is shown unnamed.
+typedef bool (rb_node_label_fn) (rb_txn_t *txn, const char *case_pseudonym, const char *account,
+                                 char *label, size_t size, void *arg);
+void rb_node_set_label (rb_node_t *self, rb_node_label_fn *fn, void *arg);
+
+//  Add delta to the daemon counter name (at most 47 characters, created
+//  at 0), shown by status beside the runtime's counters.
+void rb_node_count (rb_node_t *self, const char *name, uint64_t delta);
+
+//  Store a notification for one of this node's own actors, as if it had
+//  arrived (a municipality is a regie holder too: leerplicht, the duty
+//  desk). It is numbered like any other; its origin is this node with
+//  origin_seq 0. Same refusals as rb_notices_store.
+rb_err_t rb_node_notify_local (rb_node_t *self, rb_txn_t *txn, const char *case_pseudonym,
+                               const Regiebus__Notification *notification, rb_refusal_t *why);
 
 //  Run the loop until SIGINT/SIGTERM or rb_node_stop. Returns 0.
 int rb_node_run (rb_node_t *self);

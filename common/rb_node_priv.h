@@ -7,6 +7,7 @@
 #include "rb_clock.h"
 #include "rb_link.h"
 #include "rb_node.h"
+#include "rb_notices.h"
 #include "rb_outbox.h"
 #include <stdatomic.h>
 
@@ -24,7 +25,14 @@ typedef struct {
     uint64_t auth_failures;             //  CURVE handshakes refused by the allowlist
     uint64_t commits;                   //  group commits
     uint64_t commit_failures;           //  group commits that failed
+    uint64_t notifications_received;    //  notifications stored (duplicates not counted)
 } rb_counters_t;
+
+//  A daemon counter (rb_node_count).
+typedef struct {
+    char name [48];
+    uint64_t value;
+} rb_daemon_counter_t;
 
 //  A reply waiting for the group commit.
 typedef struct {
@@ -63,7 +71,22 @@ struct _rb_node_t {
     void *handler_arg;          //  its argument
     rb_node_commit_fn *commit_hook; //  called after each commit that held
     void *commit_hook_arg;      //  its argument
+    rb_notices_t *notices;      //  notifications for this node's actors
+    rb_node_call_fn *call_fn;   //  the daemon's own API calls
+    void *call_arg;
+    rb_node_tick_fn *tick_fn;   //  the daemon's periodic work
+    void *tick_arg;
+    int64_t tick_interval_ms;
+    int64_t tick_next_mono_ms;
+    rb_node_label_fn *label_fn; //  local names of cases for listings
+    void *label_arg;
+    zlistx_t *daemon_counters;  //  rb_daemon_counter_t, in creation order
 };
+
+//  Run fn on a fresh child of the group transaction and commit or drop it;
+//  the links' assigned counters are put back when it fails.
+typedef rb_err_t (rb_node_child_fn) (rb_node_t *self, rb_txn_t *child, void *arg, rb_refusal_t *why);
+rb_err_t rb_node_in_child (rb_node_t *self, rb_node_child_fn *fn, void *arg, rb_refusal_t *why);
 
 //  Begin the group transaction if it is not open yet.
 rb_err_t rb_node_txn (rb_node_t *self);

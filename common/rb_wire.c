@@ -89,7 +89,7 @@ rb_wire_pseudonym_valid (const char *text)
 bool
 rb_wire_kind_known (int kind)
 {
-    return kind == REGIEBUS__EVENT_KIND__TEST;
+    return kind >= REGIEBUS__EVENT_KIND__TEST && kind <= REGIEBUS__EVENT_KIND__REGIE_CHANGE;
 }
 
 //  Shared checks for what envelopes and submissions have in common.

@@ -118,13 +118,30 @@ def free_port():
         return s.getsockname()[1]
 
 
+PROTO_FILES = ("kinds.proto", "case.proto", "agency.proto", "regiebus.proto")
+
+
+class _Proto:
+    """Every generated module of the contract behind one name: pb.Envelope,
+    pb.Notification, pb.EnrolRequest, pb.ABSENCE_SIGNAL ..."""
+
+    def __init__(self, modules):
+        self._modules = modules
+
+    def __getattr__(self, name):
+        for m in self._modules:
+            if hasattr(m, name):
+                return getattr(m, name)
+        raise AttributeError(name)
+
+
 def load_proto(outdir):
-    """Generate regiebus_pb2 from the contract into outdir and import it."""
-    subprocess.run(["protoc", "--python_out=" + outdir, "-I" + PROTO_DIR,
-                    os.path.join(PROTO_DIR, "regiebus.proto")], check=True)
+    """Generate the Python code of the contract into outdir and import it."""
+    subprocess.run(["protoc", "--python_out=" + outdir, "-I" + PROTO_DIR]
+                   + [os.path.join(PROTO_DIR, f) for f in PROTO_FILES], check=True)
     if outdir not in sys.path:
         sys.path.insert(0, outdir)
-    return importlib.import_module("regiebus_pb2")
+    return _Proto([importlib.import_module(f[:-len(".proto")] + "_pb2") for f in PROTO_FILES])
 
 
 def read_cert(path):

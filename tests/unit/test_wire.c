@@ -314,7 +314,7 @@ s_test_envelope_check (void)
 
     rb_test_section ("a decoded envelope with an unknown kind is refused, not guessed");
     FRESH ();
-    env.msg.kind = (Regiebus__EventKind) 7;
+    env.msg.kind = (Regiebus__EventKind) 99;
     ProtobufCBinaryData bytes = rb_test_pack (&env.msg);
     Regiebus__Envelope *e = rb_wire_envelope_decode (bytes.data, bytes.len);
     CHECK (e);
@@ -391,10 +391,12 @@ s_test_small_checks (void)
     CHECK (!rb_wire_pseudonym_valid (""));
     CHECK (!rb_wire_pseudonym_valid (NULL));
 
-    rb_test_section ("kinds: TEST is known, nothing else yet");
+    rb_test_section ("kinds: TEST to REGIE_CHANGE are known, nothing else");
     CHECK (rb_wire_kind_known (REGIEBUS__EVENT_KIND__TEST));
     CHECK (!rb_wire_kind_known (REGIEBUS__EVENT_KIND__EVENT_KIND_UNSPECIFIED));
-    CHECK (!rb_wire_kind_known (2));
+    CHECK (rb_wire_kind_known (REGIEBUS__EVENT_KIND__NOTIFICATION));
+    CHECK (rb_wire_kind_known (REGIEBUS__EVENT_KIND__REGIE_CHANGE));
+    CHECK (!rb_wire_kind_known (REGIEBUS__EVENT_KIND__REGIE_CHANGE + 1));
     CHECK (!rb_wire_kind_known (-1));
 }
 
