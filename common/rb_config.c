@@ -55,6 +55,7 @@ static const char *s_roles [] = { "node", "school", "municipality", "care", "por
 static const struct { const char *section, *role; } s_role_sections [] = {
     { "school", "school" }, { "rules", "school" }, { "homes", "school" },
     { "region", "school" }, { "region", "care" }, { "region", "portal" },
+    { "homes", "care" }, { "homes", "portal" },
     { "municipality", "municipality" }, { "policy", "municipality" },
     { "care", "care" }, { "portal", "portal" },
 };

@@ -350,9 +350,11 @@ def peer(status, name):
 class Node:
     """One regiebus-node with its own config, data dir, API socket and log."""
 
-    def __init__(self, env, name, port=None, **settings):
+    def __init__(self, env, name, port=None, daemon="node", **settings):
         self.env = env
         self.name = name
+        self.daemon = daemon            # node, school, municipality, care or portal
+        self.bin = env.daemon_bin(daemon)
         self.port = port or free_port()
         self.bind = "tcp://127.0.0.1:%d" % self.port
         self.api_endpoint = "ipc://%s/%s.api" % (env.dir, name)
@@ -363,7 +365,7 @@ class Node:
         self.public_key = env.key(name)
         self.peers = {}                 # name -> (endpoint, public key)
         self.settings = {
-            "node": {"name": name, "role": "node", "data_dir": self.data_dir,
+            "node": {"name": name, "role": daemon, "data_dir": self.data_dir,
                      "bind": self.bind, "cert": self.cert, "map_size_mb": "1024",
                      "log_level": "info", "clock": "wall"},
             "api": {"endpoint": self.api_endpoint},
@@ -374,7 +376,7 @@ class Node:
         }
         for path, value in settings.items():
             section, key = path.split("__", 1)
-            self.settings[section][key] = str(value)
+            self.settings.setdefault(section, {})[key] = str(value)
         self.asan_options = ASAN_OPTIONS
         self.proc = None
         self.starts = 0
@@ -422,7 +424,7 @@ class Node:
         logf.write("---- start #%d\n" % self.starts)
         logf.flush()
         envvars = sanitizer_env(self.asan_options)
-        self.proc = subprocess.Popen([self.env.node_bin, "-c", self.config_path],
+        self.proc = subprocess.Popen([self.bin, "-c", self.config_path],
                                      stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
                                      env=envvars, preexec_fn=_die_with_parent)
         logf.close()
@@ -557,6 +559,12 @@ class Env:
         self.sanitizer_reports = []
         log("test directory %s" % self.dir)
 
+    def daemon_bin(self, daemon):
+        """The binary of a daemon: regiebus-node, regiebus-school ..."""
+        path = os.path.join(self.build_dir, "services", daemon, "regiebus-" + daemon)
+        check(os.access(path, os.X_OK), "binary %s is missing; build first" % path)
+        return path
+
     def key(self, name):
         """Public Z85 key for name, made with `regiebus keys make` on first use."""
         if name not in self.keys:
@@ -592,6 +600,8 @@ class Env:
         return cond
 
     def node(self, name, **settings):
+        """A node (not started); daemon="school" etc. picks the daemon, and
+        settings section__key=value set its config."""
         n = Node(self, name, **settings)
         self.nodes.append(n)
         return n
