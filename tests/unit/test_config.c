@@ -526,6 +526,120 @@ s_test_names (void)
     CHECK (!rb_config_name_valid ("sch\xc3\xb6ol"));
 }
 
+//  A daemon's own section, read strictly against its items.
+typedef struct {
+    char location [8];
+    uint64_t streak;
+    bool all;
+    char contact [16];
+} s_school_t;
+
+static rb_err_t
+s_read_school (const rb_config_t *config, s_school_t *out, rb_refusal_t *r)
+{
+    memset (out, 0, sizeof *out);
+    const rb_config_item_t items [] = {
+        { "location", RB_CONFIG_TEXT, out->location, sizeof out->location, true, NULL, 0, 0 },
+        { "streak", RB_CONFIG_UINT, &out->streak, 0, false, "3", 1, 20 },
+        { "all", RB_CONFIG_BOOL, &out->all, 0, false, "false", 0, 0 },
+        { "contact", RB_CONFIG_TEXT, out->contact, sizeof out->contact, false, "desk", 0, 0 },
+    };
+    return rb_config_section (config, "school", items, sizeof items / sizeof items [0], r);
+}
+
+static rb_err_t
+s_collect_pair (const char *key, const char *value, void *arg, rb_refusal_t *r)
+{
+    char *seen = arg;
+    if (streq (key, "9999"))
+        return rb_refuse (r, RB_EINVALID, "homes/9999", "no such municipality");
+    strcat (seen, key);
+    strcat (seen, "=");
+    strcat (seen, value);
+    strcat (seen, ";");
+    return RB_OK;
+}
+
+//  Load text + the valid file's node and api, expecting it to load.
+static rb_config_t *
+s_load_appended (const char *append)
+{
+    s_write_edited ("daemon.cfg", NULL, append);
+    rb_refusal_t r;
+    rb_config_t *config = rb_config_load ("daemon.cfg", NULL, 0, &r);
+    if (!config)
+        printf ("  refused: %s (%s)\n", r.message, r.field);
+    CHECK (config);
+    return config;
+}
+
+static void
+s_test_daemon_sections (void)
+{
+    rb_test_section ("a daemon's sections belong to its role; the runtime leaves them to it");
+    rb_config_t *config = s_load_appended ("school\n    location = 12AB00\n    all = yes\n"
+                                           "homes\n    0363 = mun-a\n    0518 = care-b\n");
+    s_school_t school;
+    rb_refusal_t r;
+    CHECK_INT (s_read_school (config, &school, &r), RB_OK);
+    CHECK_STR (school.location, "12AB00");
+    CHECK_UINT (school.streak, 3);
+    CHECK (school.all);
+    CHECK_STR (school.contact, "desk");
+    char seen [128] = "";
+    CHECK_INT (rb_config_pairs (config, "homes", s_collect_pair, seen, &r), RB_OK);
+    CHECK_STR (seen, "0363=mun-a;0518=care-b;");
+    seen [0] = 0;
+    CHECK_INT (rb_config_pairs (config, "rules", s_collect_pair, seen, &r), RB_OK);
+    CHECK_STR (seen, "");
+    rb_config_destroy (&config);
+    //  The section of another role is refused by the runtime itself.
+    s_expect_refused (NULL, "policy\n    duty_node = mun-a", RB_EINVALID, "policy");
+    s_write_edited ("daemon.cfg", NULL, "school\n    location = 12AB00");
+    const char *care = "node/role=care";
+    config = rb_config_load ("daemon.cfg", &care, 1, &r);
+    CHECK (config == NULL);
+    CHECK_REFUSAL (&r, RB_EINVALID, "school");
+
+    rb_test_section ("a daemon's section is as strict as the runtime's");
+    const struct { const char *text; rb_err_t code; const char *field; } bad [] = {
+        { "school\n    streak = 4", RB_EMISSING, "school/location" },
+        { "school\n    location = 12AB00\n    lcoation = 1", RB_EINVALID, "school/lcoation" },
+        { "school\n    location = 12AB00\n    streak = 21", RB_EINVALID, "school/streak" },
+        { "school\n    location = 12AB00\n    streak = -1", RB_EINVALID, "school/streak" },
+        { "school\n    location = 12AB00\n    all = maybe", RB_EINVALID, "school/all" },
+        { "school\n    location = 12AB00000", RB_ETOOLARGE, "school/location" },
+        { "school\n    location = 12AB00\n    contact\n        deeper = 1", RB_EINVALID, "school/contact" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        config = s_load_appended (bad [i].text);
+        CHECK_INT (s_read_school (config, &school, &r), bad [i].code);
+        CHECK_REFUSAL (&r, bad [i].code, bad [i].field);
+        rb_config_destroy (&config);
+    }
+    config = s_load_appended ("homes\n    9999 = mun-a\n");
+    seen [0] = 0;
+    CHECK_INT (rb_config_pairs (config, "homes", s_collect_pair, seen, &r), RB_EINVALID);
+    CHECK_REFUSAL (&r, RB_EINVALID, "homes/9999");
+    rb_config_destroy (&config);
+    config = s_load_appended ("homes\n    0363\n        deeper = 1\n");
+    CHECK_INT (rb_config_pairs (config, "homes", s_collect_pair, seen, &r), RB_EINVALID);
+    CHECK_REFUSAL (&r, RB_EINVALID, "homes/0363");
+    rb_config_destroy (&config);
+
+    rb_test_section ("flags reach a daemon's section too");
+    s_write_edited ("daemon.cfg", NULL, "school\n    location = 12AB00");
+    const char *flags [] = { "school/streak=7", "homes/0344=mun-a" };
+    config = rb_config_load ("daemon.cfg", flags, 2, &r);
+    CHECK (config);
+    CHECK_INT (s_read_school (config, &school, &r), RB_OK);
+    CHECK_UINT (school.streak, 7);
+    seen [0] = 0;
+    CHECK_INT (rb_config_pairs (config, "homes", s_collect_pair, seen, &r), RB_OK);
+    CHECK_STR (seen, "0344=mun-a;");
+    rb_config_destroy (&config);
+}
+
 int
 main (void)
 {
@@ -549,5 +663,6 @@ main (void)
     s_test_files ();
     s_test_example ();
     s_test_names ();
+    s_test_daemon_sections ();
     return rb_test_end ();
 }
