@@ -123,6 +123,82 @@ s_handler (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg, rb_refusal_t *
     return rb_node_emit (host->node, txn, &emit, NULL, why);
 }
 
+//  node-b's own API calls, as a daemon's. show_case emits a TEST event
+//  "call" to node-a and answers with the case; for a case starting with
+//  'f' it emits and then refuses, so nothing of it may remain. regie
+//  stores a notification for node-b's own duty desk. Anything else is not
+//  node-b's call.
+static rb_err_t
+s_call (rb_node_t *node, rb_call_t *call, rb_txn_t *txn, const Regiebus__ApiRequest *req,
+        void *arg, rb_refusal_t *why)
+{
+    (void) arg;
+    Regiebus__ApiReply reply = REGIEBUS__API_REPLY__INIT;
+    if (req->call_case == REGIEBUS__API_REQUEST__CALL_SHOW_CASE) {
+        const char *pseudonym = req->show_case->case_pseudonym;
+        rb_emit_t emit = {
+            .destination = "node-a", .case_pseudonym = pseudonym,
+            .kind = REGIEBUS__EVENT_KIND__TEST, .payload = (const uint8_t *) "call", .payload_size = 4,
+        };
+        rb_err_t rc = rb_node_emit (node, txn, &emit, NULL, why);
+        if (rc)
+            return rc;
+        if (pseudonym [0] == 'f')
+            return rb_refuse (why, RB_EPRECONDITION, "show_case.case_pseudonym", "refused after emitting");
+        Regiebus__ShowCaseReply result = REGIEBUS__SHOW_CASE_REPLY__INIT;
+        result.case_pseudonym = (char *) pseudonym;
+        reply.result_case = REGIEBUS__API_REPLY__RESULT_SHOW_CASE;
+        reply.show_case = &result;
+        return rb_call_reply (call, &reply);
+    }
+    if (req->call_case == REGIEBUS__API_REQUEST__CALL_REGIE) {
+        uint8_t id [16] = { 7 };
+        Regiebus__Actor me = REGIEBUS__ACTOR__INIT;
+        me.node = "node-b";
+        me.role = REGIEBUS__ROLE__DUTY_DESK;
+        Regiebus__RegieChange change = REGIEBUS__REGIE_CHANGE__INIT;
+        change.actor = &me;
+        change.joined = true;
+        Regiebus__Notification n = REGIEBUS__NOTIFICATION__INIT;
+        n.notification_id = (ProtobufCBinaryData) { 16, id };
+        n.subject = REGIEBUS__EVENT_KIND__REGIE_CHANGE;
+        n.regie_change = &change;
+        n.recipient = &me;
+        rb_err_t rc = rb_node_notify_local (node, txn, req->regie->case_pseudonym, &n, why);
+        if (rc)
+            return rc;
+        Regiebus__RegieReply result = REGIEBUS__REGIE_REPLY__INIT;
+        result.changed = true;
+        reply.result_case = REGIEBUS__API_REPLY__RESULT_REGIE;
+        reply.regie = &result;
+        return rb_call_reply (call, &reply);
+    }
+    return rb_refuse (why, RB_EPRECONDITION, "call", "node-b does not take call %d", (int) req->call_case);
+}
+
+//  node-b's name for the test case's child; account "stranger" sees nothing.
+static bool
+s_label (rb_txn_t *txn, const char *pseudonym, const char *account, char *label, size_t size,
+         void *arg)
+{
+    (void) txn;
+    (void) arg;
+    if (streq (account, "stranger"))
+        return false;
+    snprintf (label, size, "%s", streq (pseudonym, rb_test_pseudonym)? "Pupil A": "");
+    return true;
+}
+
+static rb_err_t
+s_tick (rb_node_t *node, rb_txn_t *txn, void *arg, rb_refusal_t *why)
+{
+    (void) txn;
+    (void) arg;
+    (void) why;
+    rb_node_count (node, "test_ticks", 1);
+    return RB_OK;
+}
+
 //  After every commit that held, on the node's thread: stop when asked.
 static void
 s_commit_hook (void *arg)
@@ -142,6 +218,9 @@ s_node_actor (zsock_t *pipe, void *arg)
     if (!host->node)
         return;
     rb_node_set_handler (host->node, s_handler, host);
+    rb_node_set_call_handler (host->node, s_call, host);
+    rb_node_set_label (host->node, s_label, host);
+    rb_node_set_tick (host->node, 20, s_tick, host);
     rb_node_set_commit_hook (host->node, s_commit_hook, host);
     rb_node_run (host->node);
     rb_node_destroy (&host->node);
@@ -288,6 +367,225 @@ s_test_emit (rb_client_t *a, rb_client_t *b)
     CHECK_UINT (s_counter (status, "link_refused_unknown_peer"), refused_before + 1);
     CHECK_UINT (s_peer (status)->last_assigned_seq, 3);
     CHECK_UINT (s_peer (status)->queue_depth, 0);
+    rb_wire_free (&status);
+}
+
+static Regiebus__ApiReply *
+s_call_show_case (rb_client_t *client, const char *pseudonym)
+{
+    Regiebus__ShowCaseRequest show = REGIEBUS__SHOW_CASE_REQUEST__INIT;
+    show.case_pseudonym = (char *) pseudonym;
+    Regiebus__ApiRequest request = REGIEBUS__API_REQUEST__INIT;
+    request.call_case = REGIEBUS__API_REQUEST__CALL_SHOW_CASE;
+    request.show_case = &show;
+    return rb_client_call (client, &request, CALL_MS);
+}
+
+//  The events node-a has received from node-b, once there are at least n.
+static Regiebus__ApiReply *
+s_wait_received (rb_client_t *client, const char *origin, size_t n)
+{
+    Regiebus__ApiReply *got = NULL;
+    int64_t deadline = zclock_mono () + 10000;
+    while (zclock_mono () < deadline) {
+        rb_wire_free (&got);
+        got = s_list (client, origin, 0, 100);
+        if (got && got->code == 0 && got->list_received->n_events >= n)
+            break;
+        zclock_sleep (20);
+    }
+    return got;
+}
+
+//  A daemon's call runs in its own child transaction: what it emits goes
+//  out when it answers, and nothing of a refused call remains.
+static void
+s_test_calls (rb_client_t *a, rb_client_t *b)
+{
+    rb_test_section ("a daemon's call writes, emits and answers after the commit");
+    Regiebus__ApiReply *status = s_status (b, CALL_MS);
+    uint64_t assigned = s_peer (status)->last_assigned_seq;
+    rb_wire_free (&status);
+    Regiebus__ApiReply *reply = s_call_show_case (b, rb_test_pseudonym);
+    CHECK (reply && reply->code == 0 && reply->result_case == REGIEBUS__API_REPLY__RESULT_SHOW_CASE);
+    CHECK_STR (reply->show_case->case_pseudonym, rb_test_pseudonym);
+    rb_wire_free (&reply);
+    Regiebus__ApiReply *got = s_wait_received (a, "node-b", assigned + 1);
+    CHECK (got && got->list_received->n_events == assigned + 1);
+    Regiebus__Envelope *e = got->list_received->events [assigned];
+    CHECK (e->payload.len == 4 && memcmp (e->payload.data, "call", 4) == 0);
+    rb_wire_free (&got);
+
+    rb_test_section ("a call that refuses after emitting leaves nothing behind");
+    char doomed [RB_PSEUDONYM_LEN + 1];
+    memset (doomed, 'f', RB_PSEUDONYM_LEN);
+    doomed [RB_PSEUDONYM_LEN] = 0;
+    CHECK_REFUSED (s_call_show_case (b, doomed), RB_EPRECONDITION, "show_case.case_pseudonym");
+    status = s_status (b, CALL_MS);
+    CHECK_UINT (s_peer (status)->last_assigned_seq, assigned + 1);
+    rb_wire_free (&status);
+    CHECK_REFUSED (s_advance (a, 0), RB_EPRECONDITION, "advance_clock");   //  a round trip to a
+    got = s_list (a, "node-b", assigned + 1, 100);
+    CHECK (got && got->code == 0);
+    CHECK_UINT (got->list_received->n_events, 0);
+    rb_wire_free (&got);
+
+    rb_test_section ("a call the daemon does not take, or a node without calls, is refused");
+    Regiebus__CloseDayRequest close = REGIEBUS__CLOSE_DAY_REQUEST__INIT;
+    Regiebus__ApiRequest request = REGIEBUS__API_REQUEST__INIT;
+    request.call_case = REGIEBUS__API_REQUEST__CALL_CLOSE_DAY;
+    request.close_day = &close;
+    CHECK_REFUSED (rb_client_call (b, &request, CALL_MS), RB_EPRECONDITION, "call");
+    CHECK_REFUSED (rb_client_call (a, &request, CALL_MS), RB_EPRECONDITION, "call");
+}
+
+static Regiebus__ApiReply *
+s_notifications (rb_client_t *client, const char *account, const char *pseudonym, uint32_t limit)
+{
+    Regiebus__ListNotificationsRequest list = REGIEBUS__LIST_NOTIFICATIONS_REQUEST__INIT;
+    list.account = (char *) account;
+    list.case_pseudonym = (char *) pseudonym;
+    list.limit = limit;
+    Regiebus__ApiRequest request = REGIEBUS__API_REQUEST__INIT;
+    request.call_case = REGIEBUS__API_REQUEST__CALL_LIST_NOTIFICATIONS;
+    request.list_notifications = &list;
+    return rb_client_call (client, &request, CALL_MS);
+}
+
+static Regiebus__ApiReply *
+s_ack (rb_client_t *client, uint64_t seq, const char *by)
+{
+    Regiebus__AckNotificationRequest ack = REGIEBUS__ACK_NOTIFICATION_REQUEST__INIT;
+    ack.seq = seq;
+    ack.by = (char *) by;
+    Regiebus__ApiRequest request = REGIEBUS__API_REQUEST__INIT;
+    request.call_case = REGIEBUS__API_REQUEST__CALL_ACK_NOTIFICATION;
+    request.ack_notification = &ack;
+    return rb_client_call (client, &request, CALL_MS);
+}
+
+//  Submit a NOTIFICATION from node-a to node-b with payload bytes.
+static void
+s_send_notification (rb_client_t *a, const char *key, const uint8_t *payload, size_t size)
+{
+    rb_test_submission_t sub;
+    rb_test_submission (&sub, key, "node-b", "");
+    sub.msg.kind = REGIEBUS__EVENT_KIND__NOTIFICATION;
+    sub.msg.payload = (ProtobufCBinaryData) { size, (uint8_t *) payload };
+    Regiebus__Submission *list [] = { &sub.msg };
+    Regiebus__ApiReply *reply = s_submit (a, list, 1);
+    CHECK (reply && reply->code == 0);
+    rb_wire_free (&reply);
+}
+
+//  Wait until node-b's counter reaches value.
+static void
+s_wait_counter (rb_client_t *b, const char *name, uint64_t value)
+{
+    uint64_t now = 0;
+    int64_t deadline = zclock_mono () + 10000;
+    while (zclock_mono () < deadline) {
+        Regiebus__ApiReply *status = s_status (b, CALL_MS);
+        now = status && status->code == 0? s_counter (status, name): 0;
+        rb_wire_free (&status);
+        if (now >= value)
+            break;
+        zclock_sleep (20);
+    }
+    CHECK_UINT (now, value);
+}
+
+//  Notifications arriving at a node are kept by the runtime, listed with
+//  the daemon's local names and acknowledged once.
+static void
+s_test_notifications (rb_client_t *a, rb_client_t *b)
+{
+    rb_test_section ("a notification that arrives is stored once, named by the daemon");
+    uint8_t id [16] = { 1, 2, 3 };
+    Regiebus__Actor me = REGIEBUS__ACTOR__INIT;
+    me.node = "node-b";
+    me.role = REGIEBUS__ROLE__SCHOOL_MENTOR;
+    Regiebus__AbsenceSignal absence = REGIEBUS__ABSENCE_SIGNAL__INIT;
+    absence.signal = REGIEBUS__ABSENCE_SIGNAL_KIND__FIRST_ABSENCE;
+    absence.date = 20261123;
+    Regiebus__Notification n = REGIEBUS__NOTIFICATION__INIT;
+    n.notification_id = (ProtobufCBinaryData) { 16, id };
+    n.subject = REGIEBUS__EVENT_KIND__ABSENCE_SIGNAL;
+    n.absence = &absence;
+    n.recipient = &me;
+    n.expected = REGIEBUS__EXPECTED_ACTION__CONTACT_PARENTS;
+    n.expected_by = 20261124;
+    uint8_t packed [256];
+    size_t size = regiebus__notification__pack (&n, packed);
+    s_send_notification (a, "note-1", packed, size);
+    s_send_notification (a, "note-1-again", packed, size);     //  the network repeats it
+    s_send_notification (a, "note-garbage", (const uint8_t *) "\xff\xff\xff", 3);
+    s_wait_counter (b, "link_refused_malformed", 1);
+    Regiebus__ApiReply *reply = s_notifications (b, "", "", 0);
+    CHECK (reply && reply->code == 0);
+    CHECK_UINT (reply->list_notifications->n_items, 1);
+    Regiebus__NotificationItem *item = reply->list_notifications->items [0];
+    CHECK_UINT (item->seq, 1);
+    CHECK (!item->acknowledged);
+    CHECK_STR (item->origin, "node-a");
+    CHECK_STR (item->case_pseudonym, rb_test_pseudonym);
+    CHECK_STR (item->local_name, "Pupil A");
+    CHECK (item->notification && item->notification->absence);
+    CHECK_INT (item->notification->absence->signal, REGIEBUS__ABSENCE_SIGNAL_KIND__FIRST_ABSENCE);
+    CHECK_INT (item->notification->expected_by, 20261124);
+    CHECK_UINT (reply->list_notifications->new_count, 1);
+    rb_wire_free (&reply);
+
+    rb_test_section ("a daemon stores one for its own actor; filters narrow the list");
+    Regiebus__RegieRequest regie = REGIEBUS__REGIE_REQUEST__INIT;
+    char other [RB_PSEUDONYM_LEN + 1];
+    memset (other, 'a', RB_PSEUDONYM_LEN);
+    other [RB_PSEUDONYM_LEN] = 0;
+    regie.case_pseudonym = other;
+    Regiebus__ApiRequest request = REGIEBUS__API_REQUEST__INIT;
+    request.call_case = REGIEBUS__API_REQUEST__CALL_REGIE;
+    request.regie = &regie;
+    reply = rb_client_call (b, &request, CALL_MS);
+    CHECK (reply && reply->code == 0 && reply->regie->changed);
+    rb_wire_free (&reply);
+    reply = s_notifications (b, "", "", 0);
+    CHECK (reply && reply->code == 0 && reply->list_notifications->n_items == 2);
+    item = reply->list_notifications->items [1];
+    CHECK_STR (item->origin, "node-b");
+    CHECK_STR (item->case_pseudonym, other);
+    CHECK_STR (item->local_name, "");
+    CHECK_INT (item->notification->recipient->role, REGIEBUS__ROLE__DUTY_DESK);
+    rb_wire_free (&reply);
+    reply = s_notifications (b, "", other, 0);
+    CHECK (reply && reply->code == 0 && reply->list_notifications->n_items == 1);
+    rb_wire_free (&reply);
+    reply = s_notifications (b, "stranger", "", 0);
+    CHECK (reply && reply->code == 0 && reply->list_notifications->n_items == 0);
+    rb_wire_free (&reply);
+    reply = s_notifications (b, "", "", 1);
+    CHECK (reply && reply->code == 0 && reply->list_notifications->n_items == 1);
+    CHECK (reply->list_notifications->more);
+    rb_wire_free (&reply);
+    CHECK_REFUSED (s_notifications (b, "", "", 1001), RB_ETOOLARGE, "list_notifications.limit");
+    CHECK_REFUSED (s_notifications (b, "", "not-hex", 0), RB_EINVALID, "list_notifications.case_pseudonym");
+
+    rb_test_section ("acknowledged once, by a named desk; counters say so");
+    reply = s_ack (b, 1, "desk-1");
+    CHECK (reply && reply->code == 0 && reply->ack_notification->acked_at_ms > 0);
+    rb_wire_free (&reply);
+    CHECK_REFUSED (s_ack (b, 1, "desk-2"), RB_EPRECONDITION, "ack_notification.seq");
+    CHECK_REFUSED (s_ack (b, 99, "desk-1"), RB_ENOTFOUND, "ack_notification.seq");
+    CHECK_REFUSED (s_ack (b, 2, "desk 1"), RB_EINVALID, "ack_notification.by");
+    reply = s_notifications (b, "", "", 0);
+    CHECK (reply && reply->code == 0);
+    CHECK (reply->list_notifications->items [0]->acknowledged);
+    CHECK_STR (reply->list_notifications->items [0]->acked_by, "desk-1");
+    rb_wire_free (&reply);
+    Regiebus__ApiReply *status = s_status (b, CALL_MS);
+    CHECK_UINT (s_counter (status, "notifications_received"), 2);
+    CHECK_UINT (s_counter (status, "notifications_new"), 1);
+    CHECK_UINT (s_counter (status, "notifications_acked"), 1);
+    CHECK (s_counter (status, "test_ticks") > 0);
     rb_wire_free (&status);
 }
 
@@ -721,6 +1019,8 @@ main (int argc, char *argv [])
     s_test_counters (a, b, &host);
     s_test_clock (b);
     s_test_emit (a, b);
+    s_test_calls (a, b);
+    s_test_notifications (a, b);
     s_test_callers (&region);
     free (subs);
 
