@@ -359,6 +359,12 @@ rb_node_now_ms (rb_node_t *self)
 }
 
 rb_err_t
+rb_node_table (rb_node_t *self, const char *name, rb_table_t *table)
+{
+    return rb_store_table (self->store, name, table);
+}
+
+rb_err_t
 rb_node_emit (rb_node_t *self, rb_txn_t *txn, const rb_emit_t *emit, uint8_t *event_id_out,
               rb_refusal_t *r)
 {

@@ -39,6 +39,11 @@ void rb_node_set_handler (rb_node_t *self, rb_inbox_handler_fn *handler, void *a
 const char *rb_node_name (rb_node_t *self);
 int64_t rb_node_now_ms (rb_node_t *self);
 
+//  Open (creating) a daemon's own table in the node's store, for its
+//  setup: call it before the loop runs. Name it after the daemon
+//  ("school_pupil") so it cannot meet a runtime table.
+rb_err_t rb_node_table (rb_node_t *self, const char *name, rb_table_t *table);
+
 //  An envelope a handler derives from what it received: to a peer, about
 //  a case, of a kind, with a payload, caused by an event (causation_id,
 //  16 bytes, may be NULL); occurred_at_ms 0 means now.
