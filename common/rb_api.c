@@ -15,6 +15,7 @@
  */
 #include "rb_node_priv.h"
 #include "rb_log.h"
+#include "rb_text.h"
 #include <sodium.h>
 
 #define S_LIST_DEFAULT 1000
@@ -523,7 +524,7 @@ typedef struct {
     const Regiebus__ListNotificationsRequest *q;
     Regiebus__NotificationItem *items;
     Regiebus__NotificationItem **list;
-    char (*labels) [RB_NOTICE_BY_MAX + 1];
+    char (*labels) [RB_TEXT_MAX + 1];
     char (*cases) [65];
     char (*origins) [64];
     char (*by) [RB_NOTICE_BY_MAX + 1];
@@ -541,7 +542,7 @@ s_notice_visit (const rb_notice_t *notice, void *arg)
     l->last_seq = notice->seq;
     if (*l->q->case_pseudonym && strcmp (l->q->case_pseudonym, notice->case_pseudonym) != 0)
         return 0;
-    char label [RB_NOTICE_BY_MAX + 1] = "";
+    char label [RB_TEXT_MAX + 1] = "";
     if (l->node->label_fn
     &&  !l->node->label_fn (l->txn, notice->case_pseudonym, l->q->account, label, sizeof label,
                             l->node->label_arg))

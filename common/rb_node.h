@@ -109,6 +109,7 @@ void rb_node_set_tick (rb_node_t *self, int64_t interval_ms, rb_node_tick_fn *fn
 //  false to leave the notification out of this listing (a portal shows a
 //  parent account only its own children: account is the listing's
 //  filter, "" for none). Without a label fn every case is shown unnamed.
+//  size is RB_TEXT_MAX + 1, so every name rb_text_check passed fits whole.
 typedef bool (rb_node_label_fn) (rb_txn_t *txn, const char *case_pseudonym, const char *account,
                                  char *label, size_t size, void *arg);
 void rb_node_set_label (rb_node_t *self, rb_node_label_fn *fn, void *arg);
