@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 //  One holiday: from and to as day numbers, both included.
 typedef struct {
@@ -105,6 +106,17 @@ rb_calendar_weekday (int32_t date)
     int32_t number = rb_calendar_day_number (date);
     //  Day 0, 1970-01-01, was a Thursday.
     return number < 0? 0: (number + 3) % 7 + 1;
+}
+
+int32_t
+rb_calendar_date_at (int64_t ms)
+{
+    time_t seconds = (time_t) (ms / 1000);
+    struct tm tm;
+    if (!localtime_r (&seconds, &tm))
+        return 0;
+    int32_t date = (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+    return rb_calendar_date_valid (date)? date: 0;
 }
 
 // ---------------------------------------------------------------------------

@@ -64,6 +64,11 @@ int32_t rb_calendar_add_days (int32_t date, int32_t days);
 //  ISO weekday: 1 Monday ... 7 Sunday; 0 for an invalid date.
 int rb_calendar_weekday (int32_t date);
 
+//  The date of an instant (ms since the epoch) in the process's local time
+//  zone (TZ): how a node turns its clock into "today". 0 when the instant
+//  falls outside the valid range.
+int32_t rb_calendar_date_at (int64_t ms);
+
 // ---------------------------------------------------------------------------
 //  A school's calendar
 

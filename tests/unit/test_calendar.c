@@ -8,6 +8,8 @@
  */
 #include "rb_test.h"
 #include "rb_calendar.h"
+#include <stdlib.h>
+#include <time.h>
 
 static void
 s_test_dates (void)
@@ -241,6 +243,26 @@ s_test_parse (void)
     rb_calendar_destroy (&calendar);
 }
 
+static void
+s_test_date_at (void)
+{
+    rb_test_section ("an instant's date is the local date where the node runs");
+    //  2026-11-22 23:30 UTC is already the 23rd in Amsterdam (UTC+1), and
+    //  2026-06-30 22:30 UTC is 1 July there (UTC+2, summer time).
+    setenv ("TZ", "Europe/Amsterdam", 1);
+    tzset ();
+    CHECK_INT (rb_calendar_date_at (1795390200000LL), 20261123);
+    CHECK_INT (rb_calendar_date_at (1782858600000LL), 20260701);
+    setenv ("TZ", "UTC", 1);
+    tzset ();
+    CHECK_INT (rb_calendar_date_at (1795390200000LL), 20261122);
+    CHECK_INT (rb_calendar_date_at (1782858600000LL), 20260630);
+    CHECK_INT (rb_calendar_date_at (0), 0);                 //  1970: outside the range
+    CHECK_INT (rb_calendar_date_at (946684800000LL), 20000101);
+    unsetenv ("TZ");
+    tzset ();
+}
+
 int
 main (void)
 {
@@ -249,5 +271,6 @@ main (void)
     s_test_week ();
     s_test_holidays ();
     s_test_parse ();
+    s_test_date_at ();
     return rb_test_end ();
 }
