@@ -21,11 +21,10 @@
 #define S_LIST_DEFAULT 1000
 #define S_LIST_MAX 10000
 #define S_LIST_MAX_BYTES (4u << 20)
-#define S_HASH_SIZE 16
 
 //  Idempotency record: hash, event id, seq, recorded_at, destination name.
 typedef struct {
-    uint8_t hash [S_HASH_SIZE];
+    uint8_t hash [RB_WIRE_HASH_SIZE];
     uint8_t event_id [16];
     uint64_t seq;
     int64_t recorded_at;
@@ -129,21 +128,6 @@ s_check_submit (rb_node_t *self, const Regiebus__SubmitRequest *req, rb_refusal_
     return RB_OK;
 }
 
-static bool
-s_hash_submission (const Regiebus__Submission *s, uint8_t hash [S_HASH_SIZE])
-{
-    uint8_t small [1024];
-    size_t size = regiebus__submission__get_packed_size (s);
-    uint8_t *packed = size <= sizeof small? small: malloc (size);
-    if (!packed)
-        return false;
-    regiebus__submission__pack (s, packed);
-    crypto_generichash (hash, S_HASH_SIZE, packed, size, NULL, 0);
-    if (packed != small)
-        free (packed);
-    return true;
-}
-
 //  Look up a key: RB_OK with *found set, or a storage error.
 static rb_err_t
 s_idem_get (rb_node_t *self, rb_txn_t *txn, const char *key, s_idem_t *out, bool *found)
@@ -165,14 +149,14 @@ static rb_err_t
 s_submit_one (rb_node_t *self, rb_txn_t *txn, const Regiebus__Submission *s, size_t i,
               s_idem_t *idem, Regiebus__Accepted *accepted, rb_refusal_t *r)
 {
-    uint8_t hash [S_HASH_SIZE];
-    if (!s_hash_submission (s, hash))
+    uint8_t hash [RB_WIRE_HASH_SIZE];
+    if (!rb_wire_hash (&s->base, hash))
         return rb_refuse (r, RB_EINTERNAL, "", "out of memory");
     bool found;
     rb_err_t rc = s_idem_get (self, txn, s->idempotency_key, idem, &found);
     if (rc)
         return rb_refuse (r, rc, "", "%s", rb_store_errmsg (self->store));
-    if (found && memcmp (idem->hash, hash, S_HASH_SIZE) != 0) {
+    if (found && memcmp (idem->hash, hash, RB_WIRE_HASH_SIZE) != 0) {
         char field [64];
         snprintf (field, sizeof field, "events[%zu].idempotency_key", i);
         return rb_refuse (r, RB_ECONFLICT, field, "%s '%s' was used before for different content",
@@ -180,7 +164,7 @@ s_submit_one (rb_node_t *self, rb_txn_t *txn, const Regiebus__Submission *s, siz
     }
     if (!found) {
         int64_t now = rb_clock_now_ms (self->clock);
-        memcpy (idem->hash, hash, S_HASH_SIZE);
+        memcpy (idem->hash, hash, RB_WIRE_HASH_SIZE);
         //  event_id holds random bytes drawn for the whole request at once:
         //  one getrandom call per request, not one per event.
         idem->event_id [6] = (idem->event_id [6] & 0x0f) | 0x40;    //  UUID version 4

@@ -1,6 +1,7 @@
 /*  rb_wire: decoding, encoding and field checks; see rb_wire.h. */
 #include "rb_wire.h"
 #include "rb_config.h"
+#include <sodium.h>
 
 zframe_t *
 rb_wire_frame (const ProtobufCMessage *msg)
@@ -10,6 +11,21 @@ rb_wire_frame (const ProtobufCMessage *msg)
     if (frame)
         protobuf_c_message_pack (msg, zframe_data (frame));
     return frame;
+}
+
+bool
+rb_wire_hash (const ProtobufCMessage *msg, uint8_t hash [RB_WIRE_HASH_SIZE])
+{
+    uint8_t small [1024];
+    size_t size = protobuf_c_message_get_packed_size (msg);
+    uint8_t *packed = size <= sizeof small? small: malloc (size);
+    if (!packed)
+        return false;
+    protobuf_c_message_pack (msg, packed);
+    crypto_generichash (hash, RB_WIRE_HASH_SIZE, packed, size, NULL, 0);
+    if (packed != small)
+        free (packed);
+    return true;
 }
 
 static void *

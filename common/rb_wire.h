@@ -21,6 +21,13 @@
 //  Serialize any message into a new frame; NULL only when out of memory.
 zframe_t *rb_wire_frame (const ProtobufCMessage *msg);
 
+//  A digest of a message's packed bytes, BLAKE2b of RB_WIRE_HASH_SIZE:
+//  what an idempotency key remembers of the content it was first used
+//  for. protobuf-c packs equal messages to equal bytes. False only when
+//  out of memory.
+#define RB_WIRE_HASH_SIZE 16
+bool rb_wire_hash (const ProtobufCMessage *msg, uint8_t hash [RB_WIRE_HASH_SIZE]);
+
 //  Decode a peer-link frame of size <= max; checks LinkFrame.version.
 Regiebus__LinkFrame *rb_wire_link_decode (zframe_t *frame, size_t max, rb_refusal_t *r);
 

@@ -400,6 +400,31 @@ s_test_small_checks (void)
     CHECK (!rb_wire_kind_known (-1));
 }
 
+static void
+s_test_hash (void)
+{
+    rb_test_section ("a message's hash: equal content, equal hash; any field changed, another");
+    rb_test_submission_t a, b;
+    rb_test_submission (&a, "key-1", "node-b", "payload");
+    rb_test_submission (&b, "key-1", "node-b", "payload");
+    uint8_t hash_a [RB_WIRE_HASH_SIZE], hash_b [RB_WIRE_HASH_SIZE];
+    CHECK (rb_wire_hash (&a.msg.base, hash_a));
+    CHECK (rb_wire_hash (&b.msg.base, hash_b));
+    CHECK (memcmp (hash_a, hash_b, RB_WIRE_HASH_SIZE) == 0);
+    b.msg.kind = REGIEBUS__EVENT_KIND__ENROLMENT;
+    CHECK (rb_wire_hash (&b.msg.base, hash_b));
+    CHECK (memcmp (hash_a, hash_b, RB_WIRE_HASH_SIZE) != 0);
+    //  Past the stack buffer: a payload of 64 KiB.
+    static uint8_t big [65536];
+    memset (big, 'x', sizeof big);
+    a.msg.payload.data = big;
+    a.msg.payload.len = sizeof big;
+    CHECK (rb_wire_hash (&a.msg.base, hash_a));
+    big [sizeof big - 1] = 'y';
+    CHECK (rb_wire_hash (&a.msg.base, hash_b));
+    CHECK (memcmp (hash_a, hash_b, RB_WIRE_HASH_SIZE) != 0);
+}
+
 int
 main (void)
 {
@@ -410,5 +435,6 @@ main (void)
     s_test_envelope_check ();
     s_test_submission_check ();
     s_test_small_checks ();
+    s_test_hash ();
     return rb_test_end ();
 }
