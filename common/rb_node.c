@@ -243,6 +243,20 @@ rb_node_set_handler (rb_node_t *self, rb_inbox_handler_fn *handler, void *arg)
     self->handler_arg = arg;
 }
 
+rb_err_t
+rb_node_notifications_only (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg,
+                            rb_refusal_t *why)
+{
+    (void) txn;
+    rb_node_t *self = arg;
+    if (e->kind == REGIEBUS__EVENT_KIND__NOTIFICATION)
+        return RB_OK;
+    const ProtobufCEnumValue *kind =
+        protobuf_c_enum_descriptor_get_value (&regiebus__event_kind__descriptor, (int) e->kind);
+    return rb_refuse (why, RB_EDENIED, "kind", "a %s node does not take %s events",
+                      self->config->role, kind? kind->name: "unknown");
+}
+
 void
 rb_node_set_call_handler (rb_node_t *self, rb_node_call_fn *fn, void *arg)
 {
