@@ -23,6 +23,18 @@ rb_pseudonym_new (const uint8_t key [RB_REGION_KEY_SIZE])
     return self;
 }
 
+rb_pseudonym_t *
+rb_pseudonym_from_config (const rb_config_t *config, rb_refusal_t *refusal)
+{
+    char key_file [512];
+    const rb_config_item_t items [] = {
+        { "key_file", RB_CONFIG_TEXT, key_file, sizeof key_file, true, NULL, 0, 0 },
+    };
+    if (rb_config_section (config, "region", items, sizeof items / sizeof items [0], refusal))
+        return NULL;
+    return rb_pseudonym_load (key_file, "region/key_file", refusal);
+}
+
 void
 rb_pseudonym_destroy (rb_pseudonym_t **self_p)
 {

@@ -13,6 +13,7 @@
 #ifndef RB_PSEUDONYM_H
 #define RB_PSEUDONYM_H
 
+#include "rb_config.h"
 #include "rb_error.h"
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,6 +24,11 @@ typedef struct _rb_pseudonym_t rb_pseudonym_t;
 
 //  Load the region key from path. NULL and a refusal naming field otherwise.
 rb_pseudonym_t *rb_pseudonym_load (const char *path, const char *field, rb_refusal_t *refusal);
+
+//  Load the region key a daemon's config names in its `region` section:
+//  `region { key_file = PATH }`, required. NULL and a refusal naming the
+//  key at fault ("region/key_file", or an unknown "region/..." key).
+rb_pseudonym_t *rb_pseudonym_from_config (const rb_config_t *config, rb_refusal_t *refusal);
 
 //  Use a key given as bytes (tests, tools).
 rb_pseudonym_t *rb_pseudonym_new (const uint8_t key [RB_REGION_KEY_SIZE]);

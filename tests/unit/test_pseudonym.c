@@ -81,6 +81,53 @@ s_test_key_files (void)
     CHECK_REFUSAL (&r, RB_EINVALID, "node/region_key");
 }
 
+//  A portal node's config with the given region section, loaded.
+static rb_config_t *
+s_portal_config (const char *region)
+{
+    rb_test_write_file ("portal.cfg",
+        "node\n    name = portal\n    role = portal\n    data_dir = data\n"
+        "    bind = \"tcp://127.0.0.1:7601\"\n    cert = \"keys/portal.cert\"\n"
+        "api\n    endpoint = \"ipc://portal.api\"\n%s", region);
+    rb_refusal_t r;
+    rb_config_t *config = rb_config_load ("portal.cfg", NULL, 0, &r);
+    CHECK (config);
+    return config;
+}
+
+static void
+s_test_from_config (void)
+{
+    rb_test_section ("a daemon's region section names its key file");
+    rb_refusal_t r = { 0 };
+    CHECK_INT (rb_pseudonym_make_key ("region-2.key", &r), RB_OK);
+    rb_config_t *config = s_portal_config ("region\n    key_file = region-2.key\n");
+    rb_pseudonym_t *p = rb_pseudonym_from_config (config, &r);
+    rb_pseudonym_t *q = rb_pseudonym_load ("region-2.key", "key", &r);
+    CHECK (p && q);
+    char one [65], two [65];
+    CHECK_INT (rb_pseudonym_of (p, "111222333", one, &r), RB_OK);
+    CHECK_INT (rb_pseudonym_of (q, "111222333", two, &r), RB_OK);
+    CHECK_STR (one, two);
+    rb_pseudonym_destroy (&p);
+    rb_pseudonym_destroy (&q);
+    rb_config_destroy (&config);
+
+    const struct { const char *region; const char *field; } bad [] = {
+        { "", "region/key_file" },
+        { "region\n    key_file = missing.key\n", "region/key_file" },
+        { "region\n    key_file = region-2.key\n    colour = blue\n", "region/colour" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        config = s_portal_config (bad [i].region);
+        rb_refusal_clear (&r);
+        CHECK (rb_pseudonym_from_config (config, &r) == NULL);
+        CHECK_INT (r.code != RB_OK, 1);
+        CHECK_STR (r.field, bad [i].field);
+        rb_config_destroy (&config);
+    }
+}
+
 int
 main (void)
 {
@@ -88,5 +135,6 @@ main (void)
     s_test_bsn ();
     s_test_known_answer ();
     s_test_key_files ();
+    s_test_from_config ();
     return rb_test_end ();
 }
