@@ -496,12 +496,21 @@ s_leave (rb_regie_t *self, rb_txn_t *txn, const char *pseudonym, const rb_actor_
 rb_regie_t *
 rb_regie_new (rb_store_t *store)
 {
-    rb_regie_t *self = calloc (1, sizeof *self);
-    if (!self)
+    rb_table_t cases, holders;
+    if (rb_store_table (store, RB_REGIE_TABLE_CASES, &cases)
+    ||  rb_store_table (store, RB_REGIE_TABLE_HOLDERS, &holders))
         return NULL;
-    if (rb_store_table (store, "case", &self->cases)
-    ||  rb_store_table (store, "regie", &self->holders))
-        rb_regie_destroy (&self);
+    return rb_regie_new_on (cases, holders);
+}
+
+rb_regie_t *
+rb_regie_new_on (rb_table_t cases, rb_table_t holders)
+{
+    rb_regie_t *self = calloc (1, sizeof *self);
+    if (self) {
+        self->cases = cases;
+        self->holders = holders;
+    }
     return self;
 }
 
@@ -761,6 +770,39 @@ rb_regie_on_involvement (rb_regie_t *self, rb_txn_t *txn, const rb_regie_policy_
     rb_actor_t care = rb_regie_actor (care_node, role);
     return s_helper_apply (self, txn, pseudonym, &care, involved, contact, "involvement",
                            now_ms, true, changes, n, refusal);
+}
+
+rb_err_t
+rb_regie_on_enrolment_ended (rb_regie_t *self, rb_txn_t *txn, const rb_regie_policy_t *policy,
+                             const char *pseudonym, const char *school_node, int64_t now_ms,
+                             rb_regie_change_t *changes, size_t max, size_t *n,
+                             rb_refusal_t *refusal)
+{
+    rb_err_t rc = s_helper_begin (policy, pseudonym, changes, max, n, refusal);
+    if (!rc)
+        rc = s_check_node (school_node, "school_node", refusal);
+    if (rc)
+        return rc;
+    rb_actor_t school = rb_regie_actor (school_node, RB_ROLE_SCHOOL_MENTOR);
+    return s_helper_apply (self, txn, pseudonym, &school, false, NULL, "enrolment_ended",
+                           now_ms, false, changes, n, refusal);
+}
+
+rb_err_t
+rb_regie_on_staff (rb_regie_t *self, rb_txn_t *txn, const rb_regie_policy_t *policy,
+                   const char *pseudonym, const rb_actor_t *actor, bool joined,
+                   const char *contact, int64_t now_ms, rb_regie_change_t *changes,
+                   size_t max, size_t *n, rb_refusal_t *refusal)
+{
+    rb_err_t rc = s_helper_begin (policy, pseudonym, changes, max, n, refusal);
+    if (!rc)
+        rc = s_check_actor (pseudonym, actor, refusal);
+    if (!rc && joined)
+        rc = s_check_contact (contact, "contact", refusal);
+    if (rc)
+        return rc;
+    return s_helper_apply (self, txn, pseudonym, actor, joined, contact, "staff", now_ms, false,
+                           changes, n, refusal);
 }
 
 rb_err_t

@@ -115,10 +115,19 @@ typedef struct _rb_regie_t rb_regie_t;
 // ---------------------------------------------------------------------------
 //  The register
 
+//  The register's tables: cases and holders.
+#define RB_REGIE_TABLE_CASES "case"
+#define RB_REGIE_TABLE_HOLDERS "regie"
+
 //  Open the register's tables in store ("case", "regie"); call at start,
 //  before other transactions. The store must outlive the register. NULL
 //  when out of memory or a table cannot be opened.
 rb_regie_t *rb_regie_new (rb_store_t *store);
+
+//  The register on tables the caller opened by the names above: a daemon
+//  opens them in its node's store with rb_node_table. NULL when out of
+//  memory.
+rb_regie_t *rb_regie_new_on (rb_table_t cases, rb_table_t holders);
 
 //  Destroy and null the caller's pointer. Idempotent.
 void rb_regie_destroy (rb_regie_t **self_p);
@@ -237,6 +246,25 @@ rb_err_t rb_regie_on_involvement (rb_regie_t *self, rb_txn_t *txn, const rb_regi
                                   bool involved, const char *contact, int64_t now_ms,
                                   rb_regie_change_t *changes, size_t max, size_t *n,
                                   rb_refusal_t *refusal);
+
+//  A school's enrolment of the pupil ended (the pupil left): school_node
+//  leaves its SCHOOL_MENTOR role, reason "enrolment_ended". The case must
+//  exist (RB_ENOTFOUND "case"); a school that held no role changes
+//  nothing. Fields: "case_pseudonym", "school_node".
+rb_err_t rb_regie_on_enrolment_ended (rb_regie_t *self, rb_txn_t *txn,
+                                      const rb_regie_policy_t *policy, const char *pseudonym,
+                                      const char *school_node, int64_t now_ms,
+                                      rb_regie_change_t *changes, size_t max, size_t *n,
+                                      rb_refusal_t *refusal);
+
+//  Staff assign (joined, with contact) or release an actor of any role on
+//  an existing case by hand, reason "staff". The case must exist
+//  (RB_ENOTFOUND "case"); the actor is checked as by rb_regie_join
+//  ("actor", "actor.node", "actor.role", "contact").
+rb_err_t rb_regie_on_staff (rb_regie_t *self, rb_txn_t *txn, const rb_regie_policy_t *policy,
+                            const char *pseudonym, const rb_actor_t *actor, bool joined,
+                            const char *contact, int64_t now_ms, rb_regie_change_t *changes,
+                            size_t max, size_t *n, rb_refusal_t *refusal);
 
 //  A school's absence signal (signal_kind: an AbsenceSignalKind number).
 //  LEGAL_THRESHOLD makes leerplicht (policy.leerplicht_node, LEERPLICHT,

@@ -761,6 +761,73 @@ s_test_policy (void)
 }
 
 static void
+s_test_leave_and_staff (void)
+{
+    rb_test_section ("flow: a school's enrolment ends and the school leaves the case");
+    const char *p = s_case (8);
+    int64_t now = T0 + 20 * DAY_MS;
+    size_t n;
+    HELPER (rb_regie_on_enrolment (s_regie, txn, &s_policy, p, "school-a", "mentor 4B", now,
+                                   changes, RB_REGIE_CHANGES_MAX, &n, &r));
+    HELPER (rb_regie_on_parent_link (s_regie, txn, &s_policy, p, "portal", true, now,
+                                     changes, RB_REGIE_CHANGES_MAX, &n, &r));
+    HELPER (rb_regie_on_enrolment_ended (s_regie, txn, &s_policy, p, "school-a", now + DAY_MS,
+                                         changes, RB_REGIE_CHANGES_MAX, &n, &r));
+    CHECK_UINT (n, 1);
+    s_check_change (&changes [0], "school-a", RB_ROLE_SCHOOL_MENTOR, false, now + DAY_MS,
+                    "mentor 4B", "enrolment_ended");
+    CHECK (!s_holds (p, "school-a"));
+    CHECK_STR (s_nodes (p), "portal");
+    //  Again, or from a school that never held the case: no change.
+    HELPER (rb_regie_on_enrolment_ended (s_regie, txn, &s_policy, p, "school-a", now + 2 * DAY_MS,
+                                         changes, RB_REGIE_CHANGES_MAX, &n, &r));
+    CHECK_UINT (n, 0);
+    HELPER (rb_regie_on_enrolment_ended (s_regie, txn, &s_policy, p, "school-b", now + 2 * DAY_MS,
+                                         changes, RB_REGIE_CHANGES_MAX, &n, &r));
+    CHECK_UINT (n, 0);
+    CHECK_REFUSED (s_case (9), RB_ENOTFOUND, "case",
+                   rb_regie_on_enrolment_ended (s_regie, txn, &s_policy, s_case (9), "school-a",
+                                                now, changes, RB_REGIE_CHANGES_MAX, &n, &r));
+    CHECK_REFUSED (p, RB_EINVALID, "school_node",
+                   rb_regie_on_enrolment_ended (s_regie, txn, &s_policy, p, "School A", now,
+                                                changes, RB_REGIE_CHANGES_MAX, &n, &r));
+    CHECK_REFUSED (p, RB_EINVALID, "changes",
+                   rb_regie_on_enrolment_ended (s_regie, txn, &s_policy, p, "school-a", now,
+                                                changes, 1, &n, &r));
+
+    rb_test_section ("staff assign and release any role on a case, reason staff");
+    rb_actor_t director = rb_regie_actor ("gemeente-west", RB_ROLE_CASUSREGISSEUR);
+    HELPER (rb_regie_on_staff (s_regie, txn, &s_policy, p, &director, true, "casusregie desk",
+                               now + 3 * DAY_MS, changes, RB_REGIE_CHANGES_MAX, &n, &r));
+    CHECK_UINT (n, 1);
+    s_check_change (&changes [0], "gemeente-west", RB_ROLE_CASUSREGISSEUR, true, now + 3 * DAY_MS,
+                    "casusregie desk", "staff");
+    HELPER (rb_regie_on_staff (s_regie, txn, &s_policy, p, &director, true, "casusregie desk",
+                               now + 4 * DAY_MS, changes, RB_REGIE_CHANGES_MAX, &n, &r));
+    CHECK_UINT (n, 0);
+    HELPER (rb_regie_on_staff (s_regie, txn, &s_policy, p, &director, false, NULL,
+                               now + 5 * DAY_MS, changes, RB_REGIE_CHANGES_MAX, &n, &r));
+    CHECK_UINT (n, 1);
+    s_check_change (&changes [0], "gemeente-west", RB_ROLE_CASUSREGISSEUR, false, now + 5 * DAY_MS,
+                    "casusregie desk", "staff");
+    CHECK_STR (s_nodes (p), "portal");
+    //  Staff never open a case, and name the actor in full.
+    CHECK_REFUSED (s_case (9), RB_ENOTFOUND, "case",
+                   rb_regie_on_staff (s_regie, txn, &s_policy, s_case (9), &director, true, NULL,
+                                      now, changes, RB_REGIE_CHANGES_MAX, &n, &r));
+    CHECK_REFUSED (p, RB_EMISSING, "actor",
+                   rb_regie_on_staff (s_regie, txn, &s_policy, p, NULL, true, NULL, now,
+                                      changes, RB_REGIE_CHANGES_MAX, &n, &r));
+    rb_actor_t nobody = rb_regie_actor ("gemeente-west", RB_ROLE_UNSPECIFIED);
+    CHECK_REFUSED (p, RB_EINVALID, "actor.role",
+                   rb_regie_on_staff (s_regie, txn, &s_policy, p, &nobody, true, NULL, now,
+                                      changes, RB_REGIE_CHANGES_MAX, &n, &r));
+    CHECK_REFUSED (p, RB_EINVALID, "contact",
+                   rb_regie_on_staff (s_regie, txn, &s_policy, p, &director, true, "desk\n",
+                                      now, changes, RB_REGIE_CHANGES_MAX, &n, &r));
+}
+
+static void
 s_test_durable (void)
 {
     rb_test_section ("the register is on disk: reopening the store finds it intact");
@@ -816,6 +883,7 @@ main (void)
     s_test_refusals ();
     s_test_limit ();
     s_test_policy ();
+    s_test_leave_and_staff ();
     s_test_durable ();
     rb_regie_destroy (&s_regie);
     rb_store_destroy (&s_store);
