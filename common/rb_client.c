@@ -81,3 +81,22 @@ rb_client_call (rb_client_t *self, Regiebus__ApiRequest *request, int timeout_ms
     }
     return NULL;
 }
+
+Regiebus__ApiReply *
+rb_client_invoke (rb_client_t *self, Regiebus__ApiRequest__CallCase call,
+                  const ProtobufCMessage *msg, int timeout_ms)
+{
+    //  The calls are the members of one oneof: they share one pointer in
+    //  the request, which the descriptor of the call's field locates.
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field (&regiebus__api_request__descriptor, (unsigned) call);
+    if (!field || !msg || field->type != PROTOBUF_C_TYPE_MESSAGE || field->descriptor != msg->descriptor)
+        return NULL;
+    Regiebus__ApiRequest request = REGIEBUS__API_REQUEST__INIT;
+    request.call_case = call;
+    memcpy ((char *) &request + field->offset, &msg, sizeof msg);
+    Regiebus__ApiReply *reply = rb_client_call (self, &request, timeout_ms);
+    if (reply && reply->code == REGIEBUS__ERROR_CODE__OK && (int) reply->result_case != (int) call)
+        rb_wire_free (&reply);
+    return reply;
+}

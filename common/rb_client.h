@@ -6,6 +6,10 @@
  *  receive), and replies are matched by request_id. For a tcp:// API the
  *  client presents a CURVE certificate the node has on its allowlist.
  *
+ *  Calls are made either with a whole ApiRequest (rb_client_call) or with
+ *  just the call's own message (rb_client_invoke), which is what most code
+ *  wants: fill an EnrolRequest, invoke, read reply->enrol.
+ *
  *  A call that times out has an unknown outcome: retry it with the same
  *  idempotency keys, which makes the retry safe.
  */
@@ -34,5 +38,15 @@ Regiebus__ApiReply *rb_client_recv (rb_client_t *self, int timeout_ms);
 //  Send and wait for the reply with the same request_id (or an error reply
 //  with request_id 0: the node could not decode the request); NULL on timeout.
 Regiebus__ApiReply *rb_client_call (rb_client_t *self, Regiebus__ApiRequest *request, int timeout_ms);
+
+//  Make one call without building the ApiRequest: msg is the request
+//  message of the call that call names (REGIEBUS__API_REQUEST__CALL_ENROL
+//  with a Regiebus__EnrolRequest, ...), borrowed. Waits like
+//  rb_client_call. An OK reply always carries the result of the same call
+//  (the reply's result numbers equal the request's call numbers); one that
+//  does not is dropped as garbage. NULL on timeout, on garbage, and when
+//  msg is not the message that call takes.
+Regiebus__ApiReply *rb_client_invoke (rb_client_t *self, Regiebus__ApiRequest__CallCase call,
+                                      const ProtobufCMessage *msg, int timeout_ms);
 
 #endif
