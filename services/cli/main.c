@@ -1,107 +1,176 @@
 /*  regiebus: the command-line tool for integrators and ops.
  *
- *    regiebus keys make NAME [--dir DIR]
- *    regiebus keys region FILE
- *    (a tcp:// API also needs --cert CLIENT_CERT, and --server-key KEY
- *     unless -c names the node's config, whose certificate gives it)
- *    regiebus [--api ENDPOINT | -c CONFIG] status [--json]
- *    regiebus [--api ENDPOINT | -c CONFIG] submit --to PEER --case HEX64 [--kind test]
- *             [--payload TEXT] --key KEY [--count N]
- *    regiebus [--api ENDPOINT | -c CONFIG] received [--origin PEER] [--after SEQ] [--limit N]
- *    regiebus [--api ENDPOINT | -c CONFIG] clock advance DURATION   (e.g. 90s, 3h, 4w)
+ *    regiebus [--api ENDPOINT | -c CONFIG] [--cert CERT] [--server-key KEY] COMMAND ...
+ *    regiebus --help                  every command, one line each
+ *    regiebus COMMAND --help          its arguments
  *
- *  Talks to the node through rb_client like any integrator would. Exit
- *  codes: 0 done, 1 the node refused (the code and field are printed),
- *  2 usage, 3 the node did not answer.
+ *  The node is named by its API endpoint, or by its config file (which
+ *  gives the endpoint, and for a tcp:// API the node's key); a tcp:// API
+ *  also needs this client's certificate. The tool talks to the node
+ *  through rb_client like any integrator's program would, one call per
+ *  command. Here: the table of commands, the connection, and the
+ *  runtime's own commands (keys, status, submit, received, clock); the
+ *  agency calls are in agency.c, notifications in render.c.
+ *
+ *  Exit codes: 0 done, 1 the node refused (the code, field and message
+ *  are printed on one line), 2 usage, 3 the node could not be reached or
+ *  did not answer.
  */
-#include "rb_client.h"
+#include "rb_cli.h"
 #include "rb_config.h"
 #include "rb_keys.h"
 #include "rb_pseudonym.h"
+#include <ctype.h>
 #include <time.h>
 
-#define S_TIMEOUT_MS 10000
+static const rb_cli_command_t s_commands [] = {
+    { "keys make", rb_cli_keys_make, true, 1, "--dir=", "NAME [--dir DIR]",
+      "make a CURVE keypair NAME.cert + NAME.cert_secret; prints the public key" },
+    { "keys region", rb_cli_keys_region, true, 1, "", "FILE",
+      "make the region key for case pseudonyms (share it with the region's nodes only)" },
+    { "status", rb_cli_status, false, 0, "--json", "[--json]",
+      "the node: clock, peers up or down, queues, counters, store use" },
+    { "submit", rb_cli_submit, false, 0, "--to= --case= --key= --kind= --payload= --count= --json",
+      "--to PEER --case HEX64 --key KEY [--kind test] [--payload TEXT] [--count N] [--json]",
+      "submit TEST events for delivery to a peer (with --count N: keys KEY-0 ...)" },
+    { "received", rb_cli_received, false, 0, "--origin= --after= --limit= --json",
+      "[--origin PEER] [--after SEQ] [--limit N] [--json]",
+      "the envelopes this node received, in (origin, seq) order" },
+    { "clock advance", rb_cli_clock_advance, false, 1, "--json", "DURATION [--json]",
+      "move a test clock forward: 1500 (ms), 90s, 3h, 2d, 4w" },
+    { "notifications", rb_cli_notifications, false, 0, "--new --case= --account= --after= --limit= --json",
+      "[--new] [--case HEX64] [--account A] [--after N] [--limit N] [--json]",
+      "the notifications this node's actors received: what, why, who else, what is expected" },
+    { "ack", rb_cli_ack, false, 1, "--by= --json", "SEQ --by NAME [--json]",
+      "acknowledge notification SEQ as user or desk NAME" },
+    { "enrol", rb_cli_enrol, false, 0, "--id= --bsn= --born= --municipality= --location= --since= --name= --json",
+      "--id L --bsn N --born YYYYMMDD --municipality CODE [--location X] [--since YYYYMMDD] [--name NAME] [--json]",
+      "school: enrol a pupil; prints the case pseudonym and the home municipality's node" },
+    { "attendance", rb_cli_attendance, false, 0,
+      "--key= --pupil= --date= --minutes= --lessons= --present --reason= --file= --json",
+      "--key K --pupil L --date YYYYMMDD (--minutes M | --lessons N | --present)\n"
+      "           [--reason sick|unexcused|excused|late|suspended|no-place] [--json]\n"
+      "       regiebus attendance --file RECORDS.csv [--json]   (key,pupil,date,minutes,lessons,present,reason)",
+      "school: record attendance; prints the signals the rules raised" },
+    { "close-day", rb_cli_close_day, false, 1, "--json", "YYYYMMDD [--json]",
+      "school: the school day is over; pupils without a record count as present" },
+    { "involve", rb_cli_involve, false, 0,
+      "--bsn= --case= --role= --contact= --name= --municipality= --end --json",
+      "(--bsn N | --case HEX64) --role jeugdhulp|wijkteam|samenwerkingsverband [--contact C]\n"
+      "           [--name LOCAL] [--municipality CODE] [--end] [--json]",
+      "care: register (or --end) this provider's involvement on a case" },
+    { "parent link", rb_cli_parent_link, false, 0, "--account= --bsn= --child= --municipality= --unlink --json",
+      "--account A --bsn N --child NAME [--municipality CODE] [--unlink] [--json]",
+      "portal: link (or --unlink) a parent account to a child" },
+    { "parent report", rb_cli_parent_report, false, 0,
+      "--key= --account= --bsn= --kind= --from= --until= --code= --json",
+      "--key K --account A --bsn N --kind sickness|home-signal [--from D] [--until D] [--code C] [--json]",
+      "portal: a linked parent reports sickness or a signal from home" },
+    { "case", rb_cli_case, false, 1, "--json", "HEX64 [--json]",
+      "municipality: the regie register of a case, who holds which role since when" },
+    { "regie", rb_cli_regie, false, 0, "--case= --node= --role= --contact= --release --json",
+      "--case HEX64 --node NODE --role ROLE [--contact C] [--release] [--json]",
+      "municipality: assign (or --release) an actor's role on a case; the holders are told" },
+};
 
+#define S_COMMANDS (sizeof s_commands / sizeof s_commands [0])
+
+//  The options that name the node, before the command.
 typedef struct {
-    const char *api;        //  API endpoint
-    const char *config;     //  or a node config to read it from
-    const char *server_key; //  tcp API: the node's public key (Z85)
-    const char *cert;       //  tcp API: this client's certificate
-    int argc;               //  the command and its arguments
-    char **argv;
-} s_args_t;
+    const char *api;            //  API endpoint
+    const char *config;         //  or a node config to read it from
+    const char *server_key;     //  tcp API: the node's public key (Z85)
+    const char *cert;           //  tcp API: this client's certificate
+} s_target_t;
 
 static int
-s_usage (void)
+s_help (FILE *out, int code)
 {
-    fprintf (stderr,
-        "usage: regiebus keys make NAME [--dir DIR]\n"
-        "       regiebus keys region FILE\n"
-        "       (a tcp:// API also takes --cert CLIENT_CERT and --server-key KEY before the command)\n"
-        "       regiebus [--api ENDPOINT | -c CONFIG] status [--json]\n"
-        "       regiebus [--api ENDPOINT | -c CONFIG] submit --to PEER --case HEX64 --key KEY\n"
-        "                [--kind test] [--payload TEXT] [--count N]\n"
-        "       regiebus [--api ENDPOINT | -c CONFIG] received [--origin PEER] [--after SEQ] [--limit N]\n"
-        "       regiebus [--api ENDPOINT | -c CONFIG] clock advance DURATION  (ms, s, m, h, d or w)\n");
-    return 2;
+    fprintf (out,
+        "usage: regiebus [--api ENDPOINT | -c CONFIG] [--cert CERT] [--server-key KEY] COMMAND ...\n"
+        "       (a tcp:// API takes --cert CLIENT_CERT, and --server-key KEY unless -c gives it)\n"
+        "       regiebus COMMAND --help shows a command's arguments\n\ncommands:\n");
+    for (size_t i = 0; i < S_COMMANDS; i++)
+        fprintf (out, "  %-14s %s\n", s_commands [i].name, s_commands [i].summary);
+    fprintf (out, "\nexit codes: 0 done, 1 refused by the node, 2 usage, 3 no answer\n");
+    return code;
 }
 
-//  Value of --name in argv, or NULL.
-static const char *
-s_opt (s_args_t *a, const char *name)
+//  The command argv names (one or two words); *used says how many.
+static const rb_cli_command_t *
+s_find (int argc, char **argv, int *used)
 {
-    for (int i = 0; i + 1 < a->argc; i++)
-        if (streq (a->argv [i], name))
-            return a->argv [i + 1];
+    bool first_known = false;
+    for (size_t i = 0; i < S_COMMANDS; i++) {
+        const char *name = s_commands [i].name;
+        const char *space = strchr (name, ' ');
+        size_t length = space? (size_t) (space - name): strlen (name);
+        if (strlen (argv [0]) != length || strncmp (argv [0], name, length) != 0)
+            continue;
+        first_known = true;
+        if (!space) {
+            *used = 1;
+            return &s_commands [i];
+        }
+        if (argc > 1 && streq (argv [1], space + 1)) {
+            *used = 2;
+            return &s_commands [i];
+        }
+    }
+    if (first_known) {
+        fprintf (stderr, "regiebus %s: say which:", argv [0]);
+        for (size_t i = 0; i < S_COMMANDS; i++)
+            if (strncmp (s_commands [i].name, argv [0], strlen (argv [0])) == 0
+            &&  s_commands [i].name [strlen (argv [0])] == ' ')
+                fprintf (stderr, " %s", s_commands [i].name + strlen (argv [0]) + 1);
+        fprintf (stderr, "\n");
+    }
+    else
+        fprintf (stderr, "regiebus: unknown command '%s' (regiebus --help lists them)\n", argv [0]);
     return NULL;
 }
 
+//  The endpoint and, for tcp://, the node's key: from the options or
+//  from the node's config file.
 static bool
-s_flag (s_args_t *a, const char *name)
+s_endpoint (const s_target_t *t, char *endpoint, size_t size, char server_key [41])
 {
-    for (int i = 0; i < a->argc; i++)
-        if (streq (a->argv [i], name))
-            return true;
-    return false;
+    *endpoint = '\0';
+    snprintf (server_key, 41, "%s", t->server_key? t->server_key: "");
+    if (t->api && !t->config) {
+        snprintf (endpoint, size, "%s", t->api);
+        return true;
+    }
+    if (!t->config) {
+        fprintf (stderr, "regiebus: name the node with --api ENDPOINT or -c CONFIG\n");
+        return false;
+    }
+    rb_refusal_t why;
+    rb_config_t *config = rb_config_load (t->config, NULL, 0, &why);
+    if (!config) {
+        fprintf (stderr, "regiebus: %s\n", why.message);
+        return false;
+    }
+    snprintf (endpoint, size, "%s", t->api? t->api: config->api_endpoint);
+    if (!*server_key && strncmp (endpoint, "tcp://", 6) == 0) {
+        zcert_t *node_cert = zcert_load (config->cert);
+        if (node_cert)
+            snprintf (server_key, 41, "%s", zcert_public_txt (node_cert));
+        zcert_destroy (&node_cert);
+    }
+    rb_config_destroy (&config);
+    return true;
 }
 
 static rb_client_t *
-s_connect (s_args_t *a)
+s_connect (const s_target_t *t)
 {
-    char endpoint [256] = "";
-    if (a->api)
-        snprintf (endpoint, sizeof endpoint, "%s", a->api);
-    else
-    if (a->config) {
-        rb_refusal_t why;
-        rb_config_t *config = rb_config_load (a->config, NULL, 0, &why);
-        if (!config) {
-            fprintf (stderr, "regiebus: %s\n", why.message);
-            return NULL;
-        }
-        snprintf (endpoint, sizeof endpoint, "%s", config->api_endpoint);
-        rb_config_destroy (&config);
-    }
-    else {
-        fprintf (stderr, "regiebus: name the node with --api ENDPOINT or -c CONFIG\n");
+    char endpoint [256], server_key [41];
+    if (!s_endpoint (t, endpoint, sizeof endpoint, server_key))
         return NULL;
-    }
     zcert_t *cert = NULL;
-    char server_key [41] = "";
     if (strncmp (endpoint, "tcp://", 6) == 0) {
-        if (a->server_key)
-            snprintf (server_key, sizeof server_key, "%s", a->server_key);
-        else
-        if (a->config) {
-            rb_refusal_t why;
-            rb_config_t *config = rb_config_load (a->config, NULL, 0, &why);
-            zcert_t *node_cert = config? zcert_load (config->cert): NULL;
-            if (node_cert)
-                snprintf (server_key, sizeof server_key, "%s", zcert_public_txt (node_cert));
-            zcert_destroy (&node_cert);
-            rb_config_destroy (&config);
-        }
-        cert = a->cert? zcert_load (a->cert): NULL;
+        cert = t->cert? zcert_load (t->cert): NULL;
         if (!cert || !*server_key) {
             fprintf (stderr, "regiebus: a tcp:// API needs --cert CLIENT_CERT (with its _secret) and the node's key\n");
             zcert_destroy (&cert);
@@ -115,27 +184,96 @@ s_connect (s_args_t *a)
     return client;
 }
 
-//  Make the call; print and map errors to exit codes. *reply_p is set on OK.
-static int
-s_call (rb_client_t *client, Regiebus__ApiRequest *req, Regiebus__ApiReply **reply_p)
+int
+main (int argc, char *argv [])
 {
-    Regiebus__ApiReply *reply = rb_client_call (client, req, S_TIMEOUT_MS);
-    if (!reply) {
-        fprintf (stderr, "regiebus: the node did not answer within %d ms\n", S_TIMEOUT_MS);
-        return 3;
+    s_target_t t = { 0 };
+    int i = 1;
+    for (; i < argc && argv [i][0] == '-'; i += 2) {
+        if (streq (argv [i], "--help") || streq (argv [i], "-h"))
+            return s_help (stdout, RB_CLI_EXIT_OK);
+        if (i + 1 >= argc)
+            return s_help (stderr, RB_CLI_EXIT_USAGE);
+        if (streq (argv [i], "--api"))
+            t.api = argv [i + 1];
+        else
+        if (streq (argv [i], "-c") || streq (argv [i], "--config"))
+            t.config = argv [i + 1];
+        else
+        if (streq (argv [i], "--server-key"))
+            t.server_key = argv [i + 1];
+        else
+        if (streq (argv [i], "--cert"))
+            t.cert = argv [i + 1];
+        else
+            return s_help (stderr, RB_CLI_EXIT_USAGE);
     }
-    if (reply->code) {
-        fprintf (stderr, "regiebus: refused: %s (%s) field=%s: %s\n", rb_strerror ((rb_err_t) reply->code),
-                 rb_errname ((rb_err_t) reply->code), reply->field, reply->message);
-        rb_wire_free (&reply);
-        return 1;
-    }
-    *reply_p = reply;
-    return 0;
+    if (i >= argc)
+        return s_help (stderr, RB_CLI_EXIT_USAGE);
+    if (streq (argv [i], "help"))
+        return s_help (stdout, RB_CLI_EXIT_OK);
+    int used = 0;
+    const rb_cli_command_t *command = s_find (argc - i, argv + i, &used);
+    if (!command)
+        return RB_CLI_EXIT_USAGE;
+    rb_cli_t cli = { 0 };
+    for (int k = i + used; k < argc; k++)
+        if (streq (argv [k], "--help")) {
+            printf ("%s\nusage: regiebus [--api ENDPOINT | -c CONFIG] %s %s\n", command->summary,
+                    command->name, command->synopsis);
+            return RB_CLI_EXIT_OK;
+        }
+    if (!rb_cli_parse (&cli, command, argc - i - used, argv + i + used))
+        return rb_cli_usage (&cli);
+    zsys_init ();
+    zsys_set_logstream (NULL);
+    if (!command->offline && !(cli.client = s_connect (&t)))
+        return RB_CLI_EXIT_NO_ANSWER;
+    int rc = command->fn (&cli);
+    rb_client_destroy (&cli.client);
+    return rc;
 }
 
+// ---------------------------------------------------------------------------
+//  Keys
+
+int
+rb_cli_keys_make (rb_cli_t *cli)
+{
+    const char *name = rb_cli_word (cli, 0, "NAME");
+    const char *dir = rb_cli_text (cli, "--dir", false);
+    if (rb_cli_bad (cli))
+        return rb_cli_usage (cli);
+    char public_key [41];
+    rb_refusal_t why = { 0 };
+    if (rb_keys_make (dir? dir: ".", name, public_key, &why)) {
+        fprintf (stderr, "regiebus: %s\n", why.message);
+        return RB_CLI_EXIT_REFUSED;
+    }
+    printf ("%s\n", public_key);
+    return RB_CLI_EXIT_OK;
+}
+
+int
+rb_cli_keys_region (rb_cli_t *cli)
+{
+    const char *path = rb_cli_word (cli, 0, "FILE");
+    if (rb_cli_bad (cli))
+        return rb_cli_usage (cli);
+    rb_refusal_t why = { 0 };
+    if (rb_pseudonym_make_key (path, &why)) {
+        fprintf (stderr, "regiebus: %s\n", why.message);
+        return RB_CLI_EXIT_REFUSED;
+    }
+    printf ("region key written to %s: share it with the region's nodes only\n", path);
+    return RB_CLI_EXIT_OK;
+}
+
+// ---------------------------------------------------------------------------
+//  Status
+
 static void
-s_time (int64_t ms, char *out, size_t size)
+s_utc (int64_t ms, char *out, size_t size)
 {
     time_t secs = (time_t) (ms / 1000);
     struct tm tm;
@@ -143,38 +281,11 @@ s_time (int64_t ms, char *out, size_t size)
     strftime (out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-// ---------------------------------------------------------------------------
-
-static int
-s_keys (s_args_t *a)
-{
-    if (a->argc == 3 && streq (a->argv [1], "region")) {
-        rb_refusal_t why = { 0 };
-        if (rb_pseudonym_make_key (a->argv [2], &why)) {
-            fprintf (stderr, "regiebus: %s\n", why.message);
-            return 1;
-        }
-        printf ("region key written to %s: share it with the region's nodes only\n", a->argv [2]);
-        return 0;
-    }
-    if (a->argc < 3 || !streq (a->argv [1], "make"))
-        return s_usage ();
-    const char *dir = s_opt (a, "--dir");
-    char public_key [41];
-    rb_refusal_t why = { 0 };
-    if (rb_keys_make (dir? dir: ".", a->argv [2], public_key, &why)) {
-        fprintf (stderr, "regiebus: %s\n", why.message);
-        return 1;
-    }
-    printf ("%s\n", public_key);
-    return 0;
-}
-
 static void
 s_status_text (const Regiebus__StatusReply *s)
 {
     char now [32];
-    s_time (s->now_ms, now, sizeof now);
+    s_utc (s->now_ms, now, sizeof now);
     printf ("node %s (%s)  clock %s%s  store %.1f of %.1f MiB\n", s->node, s->role, now,
             s->test_clock? " (test)": "", s->store_used_bytes / 1048576.0, s->store_map_bytes / 1048576.0);
     printf ("%-20s %-5s %10s %12s %10s %10s %10s %8s %8s\n", "peer", "state", "queue", "oldest_ms",
@@ -194,6 +305,8 @@ s_status_text (const Regiebus__StatusReply *s)
     printf ("\n");
 }
 
+//  Status as scripts have read it from the start: counters as one object
+//  by name, not the reply's list of {name, value}.
 static void
 s_status_json (const Regiebus__StatusReply *s)
 {
@@ -202,17 +315,9 @@ s_status_json (const Regiebus__StatusReply *s)
             s->node, s->role, (long long) s->now_ms, s->test_clock? "true": "false",
             (unsigned long long) s->store_used_bytes, (unsigned long long) s->store_map_bytes);
     for (size_t i = 0; i < s->n_peers; i++) {
-        Regiebus__PeerStatus *p = s->peers [i];
-        printf ("%s{\"name\":\"%s\",\"endpoint\":\"%s\",\"up\":%s,\"queue_depth\":%llu,"
-                "\"oldest_unacked_age_ms\":%lld,\"last_assigned_seq\":%llu,\"acked_seq\":%llu,"
-                "\"received_seq\":%llu,\"retransmits\":%llu,\"duplicates\":%llu,\"gaps\":%llu,"
-                "\"refused\":%llu,\"last_heard_ms\":%lld,\"rtt_ms\":%lld}",
-                i? ",": "", p->name, p->endpoint, p->up? "true": "false",
-                (unsigned long long) p->queue_depth, (long long) p->oldest_unacked_age_ms,
-                (unsigned long long) p->last_assigned_seq, (unsigned long long) p->acked_seq,
-                (unsigned long long) p->received_seq, (unsigned long long) p->retransmits,
-                (unsigned long long) p->duplicates, (unsigned long long) p->gaps,
-                (unsigned long long) p->refused, (long long) p->last_heard_ms, (long long) p->rtt_ms);
+        if (i)
+            printf (",");
+        rb_cli_json_object (stdout, &s->peers [i]->base);
     }
     printf ("],\"counters\":{");
     for (size_t i = 0; i < s->n_counters; i++)
@@ -220,113 +325,156 @@ s_status_json (const Regiebus__StatusReply *s)
     printf ("}}\n");
 }
 
-static int
-s_status (s_args_t *a, rb_client_t *client)
+int
+rb_cli_status (rb_cli_t *cli)
 {
     Regiebus__StatusRequest status = REGIEBUS__STATUS_REQUEST__INIT;
-    Regiebus__ApiRequest req = REGIEBUS__API_REQUEST__INIT;
-    req.call_case = REGIEBUS__API_REQUEST__CALL_STATUS;
-    req.status = &status;
-    Regiebus__ApiReply *reply = NULL;
-    int rc = s_call (client, &req, &reply);
-    if (rc == 0) {
-        if (s_flag (a, "--json"))
-            s_status_json (reply->status);
-        else
-            s_status_text (reply->status);
-    }
+    Regiebus__ApiReply *reply;
+    int rc = rb_cli_call (cli, REGIEBUS__API_REQUEST__CALL_STATUS, &status.base, &reply);
+    if (rc == RB_CLI_EXIT_OK && rb_cli_json_wanted (cli))
+        s_status_json (reply->status);
+    else
+    if (rc == RB_CLI_EXIT_OK)
+        s_status_text (reply->status);
     rb_wire_free (&reply);
     return rc;
 }
 
+// ---------------------------------------------------------------------------
+//  Submit
+
+#define S_SUBMIT_PER_REQUEST 1000
+
+//  A submit run: count events in requests of S_SUBMIT_PER_REQUEST.
+typedef struct {
+    rb_cli_t *cli;
+    long count;                 //  events in all
+    long done;                  //  events accepted before this request
+    size_t n;                   //  events in this request
+} s_submit_t;
+
 static int
-s_submit (s_args_t *a, rb_client_t *client)
+s_submit_text (const Regiebus__ApiReply *reply, void *arg)
 {
-    const char *to = s_opt (a, "--to"), *key = s_opt (a, "--key"), *pseudonym = s_opt (a, "--case");
-    const char *kind = s_opt (a, "--kind"), *payload = s_opt (a, "--payload"), *count_text = s_opt (a, "--count");
-    if (!to || !key || !pseudonym)
-        return s_usage ();
-    if (kind && !streq (kind, "test")) {
-        fprintf (stderr, "regiebus: --kind must be test\n");
-        return 2;
+    s_submit_t *run = arg;
+    const char *to = rb_cli_text (run->cli, "--to", true);
+    const Regiebus__Accepted *acc = reply->submit->n_accepted? reply->submit->accepted [0]: NULL;
+    char id [40];
+    if (run->count == 1 && acc)
+        printf ("accepted event %s seq %llu to %s%s\n", rb_cli_uuid_text (acc->event_id, id, sizeof id),
+                (unsigned long long) acc->origin_seq, to,
+                acc->duplicate? " (duplicate of an earlier submission)": "");
+    else
+    if (run->done + (long) run->n == run->count)
+        printf ("accepted %ld events to %s\n", run->count, to);
+    return RB_CLI_EXIT_OK;
+}
+
+//  Submit the run's next request; keys are KEY, or KEY-i with --count.
+static int
+s_submit_some (s_submit_t *run)
+{
+    rb_cli_t *cli = run->cli;
+    const char *key = rb_cli_text (cli, "--key", true), *payload = rb_cli_text (cli, "--payload", false);
+    Regiebus__Submission *subs = calloc (run->n, sizeof *subs);
+    Regiebus__Submission **list = calloc (run->n, sizeof *list);
+    char (*keys) [160] = calloc (run->n, sizeof *keys);
+    int rc = subs && list && keys? RB_CLI_EXIT_OK: RB_CLI_EXIT_NO_ANSWER;
+    for (size_t i = 0; rc == RB_CLI_EXIT_OK && i < run->n; i++) {
+        regiebus__submission__init (&subs [i]);
+        list [i] = &subs [i];
+        if (run->count == 1)
+            snprintf (keys [i], sizeof keys [i], "%s", key);
+        else
+            snprintf (keys [i], sizeof keys [i], "%s-%ld", key, run->done + (long) i);
+        subs [i].idempotency_key = keys [i];
+        subs [i].destination = (char *) rb_cli_text (cli, "--to", true);
+        subs [i].case_pseudonym = (char *) rb_cli_text (cli, "--case", true);
+        subs [i].kind = REGIEBUS__EVENT_KIND__TEST;
+        subs [i].payload.data = (uint8_t *) (payload? payload: "");
+        subs [i].payload.len = payload? strlen (payload): 0;
     }
-    long count = count_text? atol (count_text): 1;
-    if (count < 1 || count > 10000000) {
-        fprintf (stderr, "regiebus: --count must be from 1 to 10000000\n");
-        return 2;
-    }
-    int rc = 0;
-    for (long done = 0; done < count && rc == 0; ) {
-        size_t n = count - done > 1000? 1000: (size_t) (count - done);
-        Regiebus__Submission *subs = calloc (n, sizeof *subs);
-        Regiebus__Submission **list = calloc (n, sizeof *list);
-        char (*keys) [160] = calloc (n, sizeof *keys);
-        for (size_t i = 0; i < n; i++) {
-            regiebus__submission__init (&subs [i]);
-            list [i] = &subs [i];
-            if (count == 1)
-                snprintf (keys [i], sizeof keys [i], "%s", key);
-            else
-                snprintf (keys [i], sizeof keys [i], "%s-%ld", key, done + (long) i);
-            subs [i].idempotency_key = keys [i];
-            subs [i].destination = (char *) to;
-            subs [i].case_pseudonym = (char *) pseudonym;
-            subs [i].kind = REGIEBUS__EVENT_KIND__TEST;
-            subs [i].payload.data = (uint8_t *) (payload? payload: "");
-            subs [i].payload.len = payload? strlen (payload): 0;
-        }
-        Regiebus__SubmitRequest submit = REGIEBUS__SUBMIT_REQUEST__INIT;
-        submit.n_events = n;
-        submit.events = list;
-        Regiebus__ApiRequest req = REGIEBUS__API_REQUEST__INIT;
-        req.call_case = REGIEBUS__API_REQUEST__CALL_SUBMIT;
-        req.submit = &submit;
-        Regiebus__ApiReply *reply = NULL;
-        rc = s_call (client, &req, &reply);
-        if (rc == 0 && count == 1) {
-            Regiebus__Accepted *acc = reply->submit->accepted [0];
-            zuuid_t *id = zuuid_new_from (acc->event_id.data);
-            printf ("accepted event %s seq %llu to %s%s\n", zuuid_str_canonical (id),
-                    (unsigned long long) acc->origin_seq, to, acc->duplicate? " (duplicate of an earlier submission)": "");
-            zuuid_destroy (&id);
-        }
-        rb_wire_free (&reply);
-        free (keys);
-        free (list);
-        free (subs);
-        done += (long) n;
-        if (rc == 0 && count > 1 && done == count)
-            printf ("accepted %ld events to %s\n", count, to);
+    Regiebus__SubmitRequest submit = REGIEBUS__SUBMIT_REQUEST__INIT;
+    submit.n_events = run->n;
+    submit.events = list;
+    if (rc == RB_CLI_EXIT_OK)
+        rc = rb_cli_run (cli, REGIEBUS__API_REQUEST__CALL_SUBMIT, &submit.base, s_submit_text, run);
+    else
+        fprintf (stderr, "regiebus submit: out of memory\n");
+    free (keys);
+    free (list);
+    free (subs);
+    return rc;
+}
+
+int
+rb_cli_submit (rb_cli_t *cli)
+{
+    rb_cli_text (cli, "--to", true);
+    rb_cli_text (cli, "--key", true);
+    rb_cli_text (cli, "--case", true);
+    const char *kind = rb_cli_text (cli, "--kind", false);
+    if (kind && !streq (kind, "test"))
+        rb_cli_error (cli, "--kind must be test (the agency kinds come from the daemons' own calls)");
+    s_submit_t run = { .cli = cli, .count = (long) rb_cli_number (cli, "--count", 10000000, 1) };
+    if (run.count < 1)
+        rb_cli_error (cli, "--count must be from 1 to 10000000");
+    if (rb_cli_bad (cli))
+        return rb_cli_usage (cli);
+    int rc = RB_CLI_EXIT_OK;
+    for (; run.done < run.count && rc == RB_CLI_EXIT_OK; run.done += (long) run.n) {
+        run.n = run.count - run.done > S_SUBMIT_PER_REQUEST? S_SUBMIT_PER_REQUEST: (size_t) (run.count - run.done);
+        rc = s_submit_some (&run);
     }
     return rc;
 }
 
+// ---------------------------------------------------------------------------
+//  Received
+
+static void
+s_envelope_text (const Regiebus__Envelope *e)
+{
+    char occurred [32], recorded [32], kind [32];
+    s_utc (e->occurred_at_ms, occurred, sizeof occurred);
+    s_utc (e->recorded_at_ms, recorded, sizeof recorded);
+    snprintf (kind, sizeof kind, "%s", rb_cli_enum_name (&regiebus__event_kind__descriptor, e->kind));
+    for (char *c = kind; *c; c++)
+        *c = (char) tolower ((unsigned char) *c);
+    printf ("%s#%llu kind=%s case=%.12s… occurred=%s recorded=%s ", e->origin,
+            (unsigned long long) e->origin_seq, kind, e->case_pseudonym, occurred, recorded);
+    //  A test payload is text; the agency kinds carry protobuf.
+    if (e->kind == REGIEBUS__EVENT_KIND__TEST)
+        printf ("payload=%.*s\n", (int) e->payload.len, (const char *) e->payload.data);
+    else
+        printf ("payload=(%zu bytes)\n", e->payload.len);
+}
+
 static int
-s_received (s_args_t *a, rb_client_t *client)
+s_received_text (const Regiebus__ApiReply *reply, void *arg)
+{
+    (void) arg;
+    for (size_t i = 0; i < reply->list_received->n_events; i++)
+        s_envelope_text (reply->list_received->events [i]);
+    if (reply->list_received->more)
+        printf ("(more: continue with --origin and --after)\n");
+    return RB_CLI_EXIT_OK;
+}
+
+int
+rb_cli_received (rb_cli_t *cli)
 {
     Regiebus__ListReceivedRequest list = REGIEBUS__LIST_RECEIVED_REQUEST__INIT;
-    list.origin = (char *) (s_opt (a, "--origin")? s_opt (a, "--origin"): "");
-    list.after_seq = s_opt (a, "--after")? strtoull (s_opt (a, "--after"), NULL, 10): 0;
-    list.limit = s_opt (a, "--limit")? (uint32_t) atoi (s_opt (a, "--limit")): 100;
-    Regiebus__ApiRequest req = REGIEBUS__API_REQUEST__INIT;
-    req.call_case = REGIEBUS__API_REQUEST__CALL_LIST_RECEIVED;
-    req.list_received = &list;
-    Regiebus__ApiReply *reply = NULL;
-    int rc = s_call (client, &req, &reply);
-    for (size_t i = 0; rc == 0 && i < reply->list_received->n_events; i++) {
-        Regiebus__Envelope *e = reply->list_received->events [i];
-        char occurred [32], recorded [32];
-        s_time (e->occurred_at_ms, occurred, sizeof occurred);
-        s_time (e->recorded_at_ms, recorded, sizeof recorded);
-        printf ("%s#%llu kind=%s case=%.12s… occurred=%s recorded=%s payload=%.*s\n", e->origin,
-                (unsigned long long) e->origin_seq, e->kind == REGIEBUS__EVENT_KIND__TEST? "test": "?",
-                e->case_pseudonym, occurred, recorded, (int) e->payload.len, (const char *) e->payload.data);
-    }
-    if (rc == 0 && reply->list_received->more)
-        printf ("(more: continue with --origin and --after)\n");
-    rb_wire_free (&reply);
-    return rc;
+    list.origin = rb_cli_field (cli, "--origin");
+    list.after_seq = rb_cli_number (cli, "--after", UINT64_MAX, 0);
+    list.limit = (uint32_t) rb_cli_number (cli, "--limit", UINT32_MAX, 100);
+    if (rb_cli_bad (cli))
+        return rb_cli_usage (cli);
+    return rb_cli_run (cli, REGIEBUS__API_REQUEST__CALL_LIST_RECEIVED, &list.base, s_received_text, NULL);
 }
+
+// ---------------------------------------------------------------------------
+//  Clock
 
 //  "90s", "3h", "4w", "1500" (ms): milliseconds, or -1.
 static int64_t
@@ -338,74 +486,28 @@ s_duration (const char *text)
         return -1;
     int64_t unit = streq (end, "") || streq (end, "ms")? 1: streq (end, "s")? 1000: streq (end, "m")? 60000:
                    streq (end, "h")? 3600000: streq (end, "d")? 86400000: streq (end, "w")? 604800000: -1;
-    return unit < 0? -1: v * unit;
+    return unit < 0 || v > INT64_MAX / unit? -1: v * unit;
 }
 
 static int
-s_clock (s_args_t *a, rb_client_t *client)
+s_clock_text (const Regiebus__ApiReply *reply, void *arg)
 {
-    if (a->argc < 3 || !streq (a->argv [1], "advance"))
-        return s_usage ();
-    int64_t by = s_duration (a->argv [2]);
-    if (by < 0) {
-        fprintf (stderr, "regiebus: duration '%s' must read like 1500, 90s, 3h, 2d or 4w\n", a->argv [2]);
-        return 2;
-    }
-    Regiebus__AdvanceClockRequest advance = REGIEBUS__ADVANCE_CLOCK_REQUEST__INIT;
-    advance.by_ms = by;
-    Regiebus__ApiRequest req = REGIEBUS__API_REQUEST__INIT;
-    req.call_case = REGIEBUS__API_REQUEST__CALL_ADVANCE_CLOCK;
-    req.advance_clock = &advance;
-    Regiebus__ApiReply *reply = NULL;
-    int rc = s_call (client, &req, &reply);
-    if (rc == 0) {
-        char now [32];
-        s_time (reply->advance_clock->now_ms, now, sizeof now);
-        printf ("clock now %s\n", now);
-    }
-    rb_wire_free (&reply);
-    return rc;
+    (void) arg;
+    char now [32];
+    s_utc (reply->advance_clock->now_ms, now, sizeof now);
+    printf ("clock now %s\n", now);
+    return RB_CLI_EXIT_OK;
 }
 
 int
-main (int argc, char *argv [])
+rb_cli_clock_advance (rb_cli_t *cli)
 {
-    s_args_t a = { 0 };
-    int i = 1;
-    for (; i < argc && argv [i][0] == '-'; i += 2) {
-        if (i + 1 >= argc)
-            return s_usage ();
-        if (streq (argv [i], "--api"))
-            a.api = argv [i + 1];
-        else
-        if (streq (argv [i], "-c") || streq (argv [i], "--config"))
-            a.config = argv [i + 1];
-        else
-        if (streq (argv [i], "--server-key"))
-            a.server_key = argv [i + 1];
-        else
-        if (streq (argv [i], "--cert"))
-            a.cert = argv [i + 1];
-        else
-            return s_usage ();
-    }
-    if (i >= argc)
-        return s_usage ();
-    a.argc = argc - i;
-    a.argv = argv + i;
-    zsys_init ();
-    zsys_set_logstream (NULL);
-    if (streq (a.argv [0], "keys"))
-        return s_keys (&a);
-    int (*command) (s_args_t *, rb_client_t *) =
-        streq (a.argv [0], "status")? s_status: streq (a.argv [0], "submit")? s_submit:
-        streq (a.argv [0], "received")? s_received: streq (a.argv [0], "clock")? s_clock: NULL;
-    if (!command)
-        return s_usage ();
-    rb_client_t *client = s_connect (&a);
-    if (!client)
-        return 3;
-    int rc = command (&a, client);
-    rb_client_destroy (&client);
-    return rc;
+    const char *text = rb_cli_word (cli, 0, "DURATION");
+    Regiebus__AdvanceClockRequest advance = REGIEBUS__ADVANCE_CLOCK_REQUEST__INIT;
+    advance.by_ms = s_duration (text);
+    if (!rb_cli_bad (cli) && advance.by_ms < 0)
+        rb_cli_error (cli, "duration '%s' must read like 1500, 90s, 3h, 2d or 4w", text);
+    if (rb_cli_bad (cli))
+        return rb_cli_usage (cli);
+    return rb_cli_run (cli, REGIEBUS__API_REQUEST__CALL_ADVANCE_CLOCK, &advance.base, s_clock_text, NULL);
 }
