@@ -881,3 +881,131 @@ def expect_ack(pb, sock, committed_seq, timeout=5, frames=None):
     check(acked(seen), "no Ack{committed_seq=%d} within %ss; got %s" % (
         committed_seq, timeout, describe_frames(pb, seen)))
     return seen
+
+
+# ---------------------------------------------------------------------------
+#  Agency daemons: region keys, calls and their refusals, notifications
+
+def region_key(env, name="region.key"):
+    """A region key file made with `regiebus keys region`: (path, key bytes)."""
+    path = os.path.join(env.dir, name)
+    if not os.path.exists(path):
+        res = subprocess.run([env.cli_bin, "keys", "region", path], capture_output=True, text=True,
+                             timeout=30, env=sanitizer_env())
+        env.check_sanitizer_text(res.stderr, "regiebus keys region")
+        check(res.returncode == 0, "regiebus keys region exited %d: %s" % (res.returncode, res.stderr))
+    with open(path) as f:
+        return path, bytes.fromhex(f.read().strip())
+
+
+def pseudonym(key, bsn):
+    """The case pseudonym of a citizen number: keyed BLAKE2b-256 in hex."""
+    return hashlib.blake2b(bsn.encode(), digest_size=32, key=key).hexdigest()
+
+
+def check_ok(pb, reply, what):
+    if reply.code != 0:
+        raise ApiError(pb, reply, what)
+    return reply
+
+
+def check_refusals(pb, node, cases):
+    """Each (what, call, code name, field) is refused with that code and
+    field; status counts each in api_refused_<code>, and no peer's outbound
+    stream moved (nothing was emitted)."""
+    before = node.status()
+    assigned = {p.name: p.last_assigned_seq for p in before.peers}
+    for what, call, code, field in cases:
+        reply = node.api.call(**call)
+        check(reply.code == pb.ErrorCode.Value(code), "%s: %s field=%r (%s), expected %s %s" % (
+            what, errname(pb, reply.code), reply.field, reply.message, code, field))
+        check_eq(reply.field, field, "%s: refusal field" % what)
+    after = node.status()
+    for code in set(c[2] for c in cases):
+        name = "api_refused_" + code.lower()
+        check_eq(counter(after, name) - counter(before, name), sum(1 for c in cases if c[2] == code),
+                 "%s increment" % name)
+    for p in after.peers:
+        check_eq(p.last_assigned_seq, assigned[p.name], "last seq assigned to %s after refusals" % p.name)
+
+
+def next_arrival(receiver, origin, seen, timeout=20):
+    """The next envelope from origin at receiver after those in seen, which
+    must then be the only new one; it is appended to seen."""
+    def more():
+        events = receiver.api.received_all(origin)
+        return events if len(events) > len(seen) else None
+    events = wait_until(more, timeout, "a new envelope from %s at %s" % (origin, receiver.name))
+    check_eq(len(events), len(seen) + 1, "envelopes from %s at %s" % (origin, receiver.name))
+    seen.append(events[-1])
+    return events[-1]
+
+
+def notification(pb, node, role, from_node="school-a", **fields):
+    """A Notification for actor (node, role) with a fresh 16-byte id."""
+    return pb.Notification(notification_id=os.urandom(16), recipient=pb.Actor(node=node, role=role),
+                           from_node=from_node, **fields)
+
+
+def deliver_notifications(pb, sender, receiver, items, timeout=20):
+    """sender (a bare node playing the municipality) submits one
+    NOTIFICATION envelope per (case, Notification, idempotency key) to
+    receiver, and waits until receiver has processed them all."""
+    start = peer(receiver.status(), sender.name).received_seq
+    reply = sender.api.submit([pb.Submission(idempotency_key=key, destination=receiver.name,
+                                             case_pseudonym=case, kind=pb.NOTIFICATION,
+                                             payload=n.SerializeToString()) for case, n, key in items])
+    check_ok(pb, reply, "submit of notifications")
+    wait_until(lambda: peer(receiver.status(), sender.name).received_seq >= start + len(items), timeout,
+               "%d notifications from %s processed at %s" % (len(items), sender.name, receiver.name))
+
+
+def list_notifications(pb, node, **filters):
+    reply = check_ok(pb, node.api.call(list_notifications=pb.ListNotificationsRequest(**filters)),
+                     "list_notifications")
+    return list(reply.list_notifications.items)
+
+
+def check_ack_once(pb, node, seq, by):
+    """Acknowledging notice seq works once; the second is FAILED_PRECONDITION."""
+    reply = check_ok(pb, node.api.call(ack_notification=pb.AckNotificationRequest(seq=seq, by=by)),
+                     "ack_notification")
+    check(reply.ack_notification.acked_at_ms > 0, "acked_at_ms is %d" % reply.ack_notification.acked_at_ms)
+    again = node.api.call(ack_notification=pb.AckNotificationRequest(seq=seq, by=by))
+    check_eq((errname(pb, again.code), again.field), ("FAILED_PRECONDITION", "ack_notification.seq"),
+             "second acknowledgement")
+    item = [i for i in list_notifications(pb, node) if i.seq == seq]
+    check(item and item[0].acknowledged and item[0].acked_by == by,
+          "notice %d after the acknowledgement: %s" % (seq, item))
+
+
+def check_kind_refused(pb, receiver, sender, case, kind, payload):
+    """An envelope of a kind receiver does not take, from sender, becomes a
+    dead letter refused with PERMISSION_DENIED; receiver keeps running."""
+    name = "link_refused_permission_denied"
+    before = counter(receiver.status(), name)
+    reply = sender.api.submit([pb.Submission(idempotency_key="kind-%d" % kind, destination=receiver.name,
+                                             case_pseudonym=case, kind=kind, payload=payload)])
+    check_ok(pb, reply, "submit of kind %d" % kind)
+    wait_until(lambda: counter(receiver.status(), name) > before, 20,
+               "%s to refuse kind %d from %s" % (receiver.name, kind, sender.name))
+    seq = reply.submit.accepted[0].origin_seq
+    wait_until(lambda: peer(sender.status(), receiver.name).acked_seq >= seq, 20,
+               "%s to acknowledge the refused envelope (the stream moves on)" % receiver.name)
+    check(receiver.running(), "%s stopped after refusing kind %d" % (receiver.name, kind))
+
+
+def check_config_refused(env, node, args, key, text=None, timeout=20):
+    """node's daemon, started with its config (or text) and args, exits 2
+    within timeout and names key on stderr."""
+    path = os.path.join(env.dir, "%s-refused.cfg" % node.name)
+    with open(path, "w") as f:
+        f.write(text if text is not None else node.config_text())
+    try:
+        res = subprocess.run([node.bin, "-c", path] + list(args), capture_output=True, text=True,
+                             timeout=timeout, env=sanitizer_env())
+    except subprocess.TimeoutExpired:
+        raise TestFailure("%s %s did not exit within %ds" % (node.bin, " ".join(args), timeout))
+    env.check_sanitizer_text(res.stderr, "%s %s" % (os.path.basename(node.bin), " ".join(args)))
+    check(res.returncode == 2 and key in res.stderr, "%s with %s: exit %d, stderr %r; expected 2 naming %s" % (
+        os.path.basename(node.bin), " ".join(args) or "its config text", res.returncode, res.stderr, key))
