@@ -1,0 +1,121 @@
+/*  rb_route: fan-out of one case event to its holders; see rb_route.h.
+ *
+ *  Each notification is made by rb_notify for a list of recipient actors
+ *  read from the register, then delivered copy by copy. Nothing here
+ *  writes the register: the handler applied the event's changes before.
+ */
+#include "rb_route.h"
+#include "rb_log.h"
+#include "kinds.pb-c.h"
+#include <czmq.h>
+
+//  The case's holders as actors, after leaver (may be NULL) is appended.
+static rb_err_t
+s_recipients (rb_route_t *self, const rb_actor_t *leaver, rb_actor_t *out, size_t *count,
+              rb_refusal_t *why)
+{
+    rb_regie_holder_t holders [RB_REGIE_MAX_HOLDERS];
+    rb_err_t rc = rb_regie_holders (self->regie, self->txn, self->case_pseudonym, holders,
+                                    RB_REGIE_MAX_HOLDERS, count);
+    if (rc)
+        return rb_refuse (why, rc == RB_ETOOLARGE? RB_ESTORE: rc, NULL,
+                          "cannot read the holders: %s", rb_strerror (rc));
+    for (size_t i = 0; i < *count; i++)
+        out [i] = holders [i].actor;
+    if (leaver)
+        out [(*count)++] = *leaver;
+    return RB_OK;
+}
+
+//  One copy to its actor's node: a local notice, or an envelope to a peer.
+static rb_err_t
+s_deliver (rb_route_t *self, const Regiebus__Notification *n, rb_refusal_t *why)
+{
+    const char *node = n->recipient->node;
+    if (streq (node, rb_node_name (self->node)))
+        return rb_node_notify_local (self->node, self->txn, self->case_pseudonym, n, why);
+    if (!rb_config_peer (self->config, node))
+        return rb_refuse (why, RB_EPEER, "holders",
+                          "holder node '%s' is not a configured peer: add it to the peers", node);
+    size_t size = regiebus__notification__get_packed_size (n);
+    uint8_t *payload = malloc (size + 1);
+    if (!payload)
+        return rb_refuse (why, RB_EINTERNAL, NULL, "out of memory");
+    regiebus__notification__pack (n, payload);
+    rb_emit_t emit = {
+        .destination = node,
+        .case_pseudonym = self->case_pseudonym,
+        .kind = REGIEBUS__EVENT_KIND__NOTIFICATION,
+        .payload = payload,
+        .payload_size = size,
+        .causation_id = self->event_id,
+        .occurred_at_ms = self->occurred_at_ms
+    };
+    rb_err_t rc = rb_node_emit (self->node, self->txn, &emit, NULL, why);
+    free (payload);
+    return rc;
+}
+
+//  Make the notification of cause for recipients and deliver every copy.
+static rb_err_t
+s_notify (rb_route_t *self, rb_notify_cause_t *cause, const rb_actor_t *recipients,
+          size_t count, rb_refusal_t *why)
+{
+    if (count == 0)
+        return RB_OK;           //  nobody holds the case: nobody to tell
+    cause->event_id = self->event_id;
+    cause->index = self->index++;
+    cause->today = self->today;
+    cause->from_node = self->from_node;
+    //  Out of memory is RB_EINTERNAL, and the event comes again; any other
+    //  refusal is the event's (a date the handler let pass): a dead letter.
+    rb_notify_t *notify = rb_notify_new (cause, recipients, count, why);
+    if (!notify)
+        return why->code;
+    rb_err_t rc = RB_OK;
+    for (size_t i = 0; i < count && !rc; i++)
+        rc = s_deliver (self, rb_notify_get (notify, i), why);
+    if (!rc) {
+        self->sent += count;
+        rb_log_info ("msg=\"notified\" case=%.12s subject=%d index=%u recipients=%zu from=%s",
+                     self->case_pseudonym, cause->subject, cause->index, count, self->from_node);
+    }
+    rb_notify_destroy (&notify);
+    return rc;
+}
+
+rb_err_t
+rb_route_changes (rb_route_t *self, const rb_regie_change_t *changes, size_t n, rb_refusal_t *why)
+{
+    for (size_t i = 0; i < n; i++) {
+        rb_actor_t recipients [RB_NOTIFY_RECIPIENTS_MAX];
+        size_t count;
+        rb_err_t rc = s_recipients (self, changes [i].joined? NULL: &changes [i].actor,
+                                    recipients, &count, why);
+        rb_notify_cause_t cause = { .subject = REGIEBUS__EVENT_KIND__REGIE_CHANGE,
+                                    .change = &changes [i] };
+        if (!rc)
+            rc = s_notify (self, &cause, recipients, count, why);
+        if (rc)
+            return rc;
+        self->changes++;
+    }
+    return RB_OK;
+}
+
+rb_err_t
+rb_route_event (rb_route_t *self, const Regiebus__AbsenceSignal *absence,
+                const Regiebus__ParentReport *report, rb_refusal_t *why)
+{
+    rb_actor_t recipients [RB_NOTIFY_RECIPIENTS_MAX];
+    size_t count;
+    rb_notify_cause_t cause = {
+        .subject = absence? REGIEBUS__EVENT_KIND__ABSENCE_SIGNAL: REGIEBUS__EVENT_KIND__PARENT_REPORT,
+        .absence = absence,
+        .parent_report = report
+    };
+    rb_err_t rc = s_recipients (self, NULL, recipients, &count, why);
+    if (!rc)
+        rc = s_notify (self, &cause, recipients, count, why);
+    return rc;
+}

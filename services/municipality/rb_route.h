@@ -1,0 +1,55 @@
+/*  rb_route: the municipality's fan-out of one case event to its holders.
+ *
+ *  When an event changes a case's register or happens on a case, every
+ *  actor holding regie there hears of it, at its own node. The order is
+ *  fixed: first one REGIE_CHANGE notification per change of the register
+ *  (to every holder after the change; a leave also reaches the actor that
+ *  left, and nothing after it does), then the event's own notification
+ *  (an absence signal, a parent report) to every holder.
+ *
+ *  Each copy goes to its actor's node: to a peer as a NOTIFICATION
+ *  envelope emitted in the causing event's transaction (so it is sent
+ *  exactly when the event commits, caused by its event id), to this node's
+ *  own actors (leerplicht, the duty desk) as a local notice. A holder on a
+ *  node that is not a configured peer cannot be reached: the event is
+ *  refused with UNKNOWN_PEER ("holders"), so the configuration error shows
+ *  as a dead letter instead of a notification silently lost.
+ *
+ *  The notifications of one event are numbered in the order they are made
+ *  (rb_route_t.index), which with the event id fixes their ids
+ *  (rb_notify): a handler applied again makes the same notifications.
+ */
+#ifndef RB_ROUTE_H
+#define RB_ROUTE_H
+
+#include "rb_node.h"
+#include "rb_notify.h"
+#include "rb_regie.h"
+
+//  One event being routed: what the municipality's handler or call sets
+//  up before it applies the event, and what routing counts.
+typedef struct {
+    rb_node_t *node;                //  this node: emits and local notices
+    const rb_config_t *config;      //  its peers
+    rb_regie_t *regie;              //  the register holders are read from
+    rb_txn_t *txn;                  //  the causing event's transaction
+    const char *case_pseudonym;     //  the case
+    const uint8_t *event_id;        //  16 bytes: the causing event
+    int64_t occurred_at_ms;         //  when it happened; 0: now
+    const char *from_node;          //  where it started
+    int32_t today;                  //  YYYYMMDD at this node
+    uint32_t index;                 //  the next notification's index in this event
+    uint64_t sent;                  //  copies sent (emitted or stored locally)
+    uint64_t changes;               //  register changes notified
+} rb_route_t;
+
+//  Notify each of n changes of the register to the holders (and a leaver).
+rb_err_t rb_route_changes (rb_route_t *self, const rb_regie_change_t *changes, size_t n,
+                           rb_refusal_t *why);
+
+//  Notify the event itself: an absence signal or a parent report (the
+//  other NULL) to every holder.
+rb_err_t rb_route_event (rb_route_t *self, const Regiebus__AbsenceSignal *absence,
+                         const Regiebus__ParentReport *report, rb_refusal_t *why);
+
+#endif
