@@ -1,0 +1,109 @@
+/*  rb_school: a school's pupils, their attendance and the signals it raises.
+ *
+ *  The school daemon's store and the rules around rb_attendance. A pupil
+ *  is enrolled once under the school system's local id; the citizen
+ *  number, birth date and name stay in this node's store, and only the
+ *  case pseudonym, codes, dates and counts go to the pupil's home
+ *  municipality. Each attendance record is kept under its idempotency key,
+ *  so that a repeat changes nothing, and applied to the pupil's
+ *  rb_attendance_state_t; every signal the rules raise becomes an
+ *  ABSENCE_SIGNAL event.
+ *
+ *  Every operation works inside the caller's transaction (the child of the
+ *  node's group commit that a call or a tick runs in) and sends through
+ *  rb_node_emit in that same transaction: what is recorded and what is
+ *  sent about it commit together or not at all. A refusal names the field
+ *  by its path in the call ("records[2].date"); the caller then drops the
+ *  transaction, so nothing of a refused request remains.
+ *
+ *  Tables (opened by rb_school_new):
+ *    "school_pupil"   local_id -> the pupil as enrolled, with its case
+ *                     pseudonym and municipality node
+ *    "school_state"   local_id -> its rb_attendance_state_t, as bytes
+ *    "school_case"    case pseudonym -> local_id
+ *    "school_record"  idempotency key -> the record as accepted and the
+ *                     signals it raised
+ *    "school_meta"    "closed" -> the latest school day closed (int32)
+ */
+#ifndef RB_SCHOOL_H
+#define RB_SCHOOL_H
+
+#include "rb_node.h"
+#include "rb_school_config.h"
+
+#define RB_SCHOOL_LOCAL_ID_MAX 64       //  longest local pupil id
+#define RB_SCHOOL_NAME_MAX RB_TEXT_MAX  //  longest display name, in bytes
+
+typedef struct _rb_school_t rb_school_t;
+
+//  Open the school's tables on node and take over its configuration
+//  (*config_p is nulled, also on failure). NULL and a refusal on failure.
+rb_school_t *rb_school_new (rb_node_t *node, rb_school_config_t **config_p, rb_refusal_t *why);
+
+//  Free everything and null the caller's pointer. Idempotent.
+void rb_school_destroy (rb_school_t **self_p);
+
+//  Today in the node's time zone, by the node's clock: YYYYMMDD.
+int32_t rb_school_today (rb_school_t *self);
+
+//  What enrolling one pupil gave.
+typedef struct {
+    char case_pseudonym [65];           //  the regional case name
+    char municipality_node [RB_NAME_MAX + 1];   //  where the case lives
+    bool duplicate;                     //  enrolled before with this content
+} rb_school_enrolled_t;
+
+//  Enrol one pupil, checked in full first: local_id, citizen_number,
+//  birth_date, home_municipality (NOT_FOUND when not a home of this
+//  school), school_location (empty: the school's), enrolled_on (0: today),
+//  display_name. The same local id with the same content is a duplicate
+//  and sends nothing (enrolled_on 0 matches the date recorded); other
+//  content, or the same citizen number under another local id, is
+//  ALREADY_EXISTS. A new pupil sends ENROLMENT to its home municipality.
+//  prefix names the pupil in refusals ("pupils[2]").
+rb_err_t rb_school_enrol (rb_school_t *self, rb_txn_t *txn, const Regiebus__Pupil *pupil,
+                          const char *prefix, rb_school_enrolled_t *out, rb_refusal_t *why);
+
+//  What recording one attendance record gave.
+typedef struct {
+    bool duplicate;                     //  this key was recorded before: nothing changed
+    size_t signals;                     //  signals raised and sent
+    rb_signal_kind_t signal [RB_ATTENDANCE_SIGNALS_MAX];
+} rb_school_recorded_t;
+
+//  Record one attendance record. A key seen before with the same content
+//  gives the first outcome again with duplicate set; with other content
+//  it is IDEMPOTENCY_CONFLICT. Otherwise the pupil must be enrolled
+//  (NOT_FOUND "local_id"), the date a school day neither in the future nor
+//  before enrolment, the reason known; the rules' own refusals come with
+//  the field prefixed. Each signal raised goes to the pupil's home
+//  municipality as ABSENCE_SIGNAL.
+rb_err_t rb_school_record (rb_school_t *self, rb_txn_t *txn,
+                           const Regiebus__AttendanceRecord *record, const char *prefix,
+                           rb_school_recorded_t *out, rb_refusal_t *why);
+
+//  What closing a day gave.
+typedef struct {
+    uint32_t pupils;                    //  pupils counted present
+    uint32_t signals;                   //  EPISODE_CLOSED signals sent
+} rb_school_closed_t;
+
+//  Close the school day date (a school day, not in the future; refusals
+//  name "date"): every pupil enrolled by then without a record that day
+//  counts as present, and the episodes that ends are closed.
+rb_err_t rb_school_close_day (rb_school_t *self, rb_txn_t *txn, int32_t date,
+                              rb_school_closed_t *out, rb_refusal_t *why);
+
+//  The close the clock asks for: once the local time has passed
+//  school/close_day_at on a school day not closed yet, close today and
+//  set *date to it; otherwise do nothing and set *date to 0.
+rb_err_t rb_school_close_due (rb_school_t *self, rb_txn_t *txn, int32_t *date,
+                              rb_school_closed_t *out, rb_refusal_t *why);
+
+//  This school's name for a case's child: the display name, or the local
+//  id when there is none, cut to fit size at a character boundary. False
+//  when the case is not one of this school's pupils.
+bool rb_school_label (rb_school_t *self, rb_txn_t *txn, const char *case_pseudonym,
+                      char *label, size_t size);
+
+#endif
