@@ -86,8 +86,13 @@ s_actor (const Regiebus__Actor *actor, char *out, size_t size)
         snprintf (out, size, "someone (not named)");
         return;
     }
+    //  The role's word as people write it: "school mentor", "leerplicht".
     const char *word = rb_cli_word_of (rb_cli_roles, actor->role);
-    snprintf (out, size, "%s (%s, %s)", word? word: "an actor", actor->node,
+    char words [32];
+    snprintf (words, sizeof words, "%s", word? word: "an actor");
+    for (char *c = words; *c; c++)
+        *c = *c == '-'? ' ': *c;
+    snprintf (out, size, "%s (%s, %s)", words, actor->node,
               rb_cli_enum_name (&regiebus__role__descriptor, actor->role));
 }
 
