@@ -326,7 +326,9 @@ rb_care_setup (rb_node_t *node, const rb_config_t *config, void **state_p, rb_re
     self->node = node;
     rb_refusal_clear (why);
     rb_err_t rc = s_read_config (self, config, why);
-    if (!rc && (rc = rb_node_table (node, "care_case", &self->cases)) == RB_OK)
+    if (!rc)
+        rc = rb_node_table (node, "care_case", &self->cases);
+    if (!rc)
         rc = rb_node_table (node, "care_involvement", &self->involvements);
     if (rc)
         return why->code? rc: s_store_error (rc, why);
