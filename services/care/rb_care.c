@@ -204,8 +204,8 @@ s_decide (s_care_t *self, s_call_t *c, bool *changed, rb_refusal_t *why)
         return rb_refuse (why, RB_ENOTFOUND, c->case_field,
                           "this node registered no involvement with role %d on the case",
                           (int) q->role);
-    if (!c->node)
-        c->node = c->found? c->stored.node: NULL;
+    if (!c->node && c->found)
+        c->node = c->stored.node;
     if (!c->node && rb_homes_resolve (self->homes, "", "involvement.home_municipality", &c->node, why))
         return why->code;
     if (c->found && c->stored.involved && !streq (c->node, c->stored.node))
@@ -235,7 +235,6 @@ s_send (s_care_t *self, rb_txn_t *txn, s_call_t *c, rb_refusal_t *why)
     if (rc)
         return rc;
     c->sent = true;
-    rb_node_count (self->node, c->q->involved? "care_involvements": "care_involvements_ended", 1);
     rb_log_info ("msg=\"involvement sent\" case=%.12s role=%d involved=%d to=%s",
                  c->pseudonym, (int) c->q->role, (int) c->q->involved, c->node);
     return RB_OK;
@@ -260,6 +259,8 @@ s_involvement (s_care_t *self, rb_call_t *call, rb_txn_t *txn,
         rc = s_keep_name (self, txn, &c, why);
     if (rc)
         return rc;
+    if (c.sent)
+        rb_node_count (self->node, q->involved? "care_involvements": "care_involvements_ended", 1);
     Regiebus__InvolvementReply result = REGIEBUS__INVOLVEMENT_REPLY__INIT;
     result.case_pseudonym = c.pseudonym;
     result.event_id.data = c.event_id;

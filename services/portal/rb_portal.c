@@ -356,7 +356,6 @@ s_send_report (s_portal_t *self, rb_txn_t *txn, const Regiebus__ParentReportRequ
                      (rb_val_t) { report, sizeof *report });
     if (rc)
         return s_store_error (rc, why);
-    rb_node_count (self->node, "portal_reports", 1);
     rb_log_info ("msg=\"parent report sent\" case=%.12s report=%d to=%s", f->pseudonym,
                  (int) q->report, f->child.node);
     return RB_OK;
@@ -386,6 +385,8 @@ s_parent_report (s_portal_t *self, rb_call_t *call, rb_txn_t *txn,
         rc = s_send_report (self, txn, q, &f, from, &report, why);
     if (rc)
         return rc;
+    if (!duplicate)
+        rb_node_count (self->node, "portal_reports", 1);
     Regiebus__ParentReportReply result = REGIEBUS__PARENT_REPORT_REPLY__INIT;
     result.case_pseudonym = report.pseudonym;
     result.event_id.data = report.event_id;
