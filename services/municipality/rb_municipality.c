@@ -425,8 +425,9 @@ s_show_case (s_municipality_t *self, rb_call_t *call, rb_txn_t *txn,
     return rb_call_reply (call, &reply);
 }
 
-//  What a regie call names: a case there is and an actor this node can
-//  reach (itself or a peer).
+//  What a regie call names: a case there is and an actor, which to join
+//  must be one this node can reach (itself or a peer). Releasing an actor
+//  whose node is no longer a peer is how staff clear it from a case.
 static rb_err_t
 s_check_regie (s_municipality_t *self, rb_txn_t *txn, const Regiebus__RegieRequest *q,
                rb_refusal_t *why)
@@ -441,7 +442,8 @@ s_check_regie (s_municipality_t *self, rb_txn_t *txn, const Regiebus__RegieReque
     if ((int) q->actor->role < RB_ROLE_SCHOOL_MENTOR || q->actor->role > RB_ROLE_MAX)
         return rb_refuse (why, RB_EINVALID, "regie.actor.role", "regie.actor.role %d is not a known Role",
                           (int) q->actor->role);
-    if (!streq (q->actor->node, rb_node_name (self->node)) && !rb_config_peer (self->config, q->actor->node))
+    if (q->joined && !streq (q->actor->node, rb_node_name (self->node))
+    &&  !rb_config_peer (self->config, q->actor->node))
         return rb_refuse (why, RB_EPEER, "regie.actor.node", "node '%s' is neither this node nor a peer",
                           q->actor->node);
     if (!rb_regie_case_exists (self->regie, txn, q->case_pseudonym))

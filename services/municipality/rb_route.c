@@ -9,7 +9,16 @@
 #include "kinds.pb-c.h"
 #include <czmq.h>
 
-//  The case's holders as actors, after leaver (may be NULL) is appended.
+//  True when node can be reached: this node, or a configured peer.
+static bool
+s_reachable (rb_route_t *self, const char *node)
+{
+    return streq (node, rb_node_name (self->node)) || rb_config_peer (self->config, node);
+}
+
+//  The case's holders as actors, and after them leaver (may be NULL).
+//  A leaver on a node that is no longer a peer is told nothing: staff
+//  releasing an agency that left the region must not be refused for it.
 static rb_err_t
 s_recipients (rb_route_t *self, const rb_actor_t *leaver, rb_actor_t *out, size_t *count,
               rb_refusal_t *why)
@@ -22,7 +31,7 @@ s_recipients (rb_route_t *self, const rb_actor_t *leaver, rb_actor_t *out, size_
                           "cannot read the holders: %s", rb_strerror (rc));
     for (size_t i = 0; i < *count; i++)
         out [i] = holders [i].actor;
-    if (leaver)
+    if (leaver && s_reachable (self, leaver->node))
         out [(*count)++] = *leaver;
     return RB_OK;
 }
@@ -34,7 +43,7 @@ s_deliver (rb_route_t *self, const Regiebus__Notification *n, rb_refusal_t *why)
     const char *node = n->recipient->node;
     if (streq (node, rb_node_name (self->node)))
         return rb_node_notify_local (self->node, self->txn, self->case_pseudonym, n, why);
-    if (!rb_config_peer (self->config, node))
+    if (!s_reachable (self, node))
         return rb_refuse (why, RB_EPEER, "holders",
                           "holder node '%s' is not a configured peer: add it to the peers", node);
     size_t size = regiebus__notification__get_packed_size (n);

@@ -4,8 +4,9 @@
  *  actor holding regie there hears of it, at its own node. The order is
  *  fixed: first one REGIE_CHANGE notification per change of the register
  *  (to every holder after the change; a leave also reaches the actor that
- *  left, and nothing after it does), then the event's own notification
- *  (an absence signal, a parent report) to every holder.
+ *  left while its node is reachable, and nothing after it does), then the
+ *  event's own notification (an absence signal, a parent report) to every
+ *  holder.
  *
  *  Each copy goes to its actor's node: to a peer as a NOTIFICATION
  *  envelope emitted in the causing event's transaction (so it is sent

@@ -95,10 +95,10 @@ class Region:
         notification it emitted is acknowledged by its receiver."""
         def done():
             st = self.mun.status(timeout=5)
-            for name, count in self.sent.items():
-                if rbtest.peer(st, name).received_seq < count:
+            for p in st.peers:
+                if p.received_seq < self.sent.get(p.name, 0) or p.queue_depth:
                     return None
-            return all(p.queue_depth == 0 for p in st.peers) and st
+            return st
         return rbtest.wait_until(done, timeout, "mun-a to process and deliver everything")
 
     def notices(self, name, only_new=False):

@@ -21,6 +21,9 @@ stream moves on, with no notification sent anywhere:
   - show_case and regie refuse bad or unknown cases, actors and contacts with
     the field named, count them, and emit nothing; other agencies' calls are
     FAILED_PRECONDITION;
+  - a holder whose node is no longer a peer (care-a taken out of mun-a's
+    config): a signal on its case is UNKNOWN_PEER "holders"; staff release
+    it with a regie call, and signals flow to the others again;
   - configuration errors exit 2 naming the key.
 """
 
@@ -204,6 +207,28 @@ def check_calls(r):
     log("show_case and regie: 13 refusals with their fields, counted, nothing emitted or joined")
 
 
+def check_unreachable_holder(r):
+    """care-a holds the case but is no longer mun-a's peer: a signal that
+    would notify it is a dead letter (UNKNOWN_PEER holders), not a silent
+    loss; staff release care-a, the others hear of it, and signals flow."""
+    pb = r.pb
+    del r.mun.peers["care-a"]
+    r.mun.restart()
+    refused(r, "school-a", pb.ABSENCE_SIGNAL, signal(pb, pb.DAILY_DIGEST), "unknown_peer", "holders")
+    before = r.counts()
+    reply = rbtest.check_ok(pb, r.mun.api.call(regie=pb.RegieRequest(
+        case_pseudonym=rbtest.CASE, actor=pb.Actor(node="care-a", role=pb.WIJKTEAM), joined=False)),
+        "regie release of care-a")
+    check(reply.regie.changed, "the release of care-a changed the register")
+    r.send("school-a", pb.ABSENCE_SIGNAL, signal(pb, pb.DAILY_DIGEST))
+    r.settle()
+    after = r.counts()
+    for name in ("school-a", "school-b", "portal-a"):
+        check_eq(after[name] - before[name], 2, "new notices at %s (the release, the signal)" % name)
+    check_eq(after["care-a"], before["care-a"], "notices at care-a")
+    log("a holder that is no peer: its case's events are UNKNOWN_PEER dead letters until staff release it")
+
+
 def check_config(env, r):
     mun = r.mun
     mun.stop()
@@ -225,6 +250,7 @@ def main(env):
     check_payloads(r)
     check_mixed_batch(r)
     check_calls(r)
+    check_unreachable_holder(r)
     check_eq(r.counts()["other"], 0, "notices at other")
     check_config(env, r)
 
