@@ -191,9 +191,6 @@ static rb_err_t
 s_apply_link (s_portal_t *self, rb_txn_t *txn, const Regiebus__ParentLinkRequest *q,
               s_family_t *f, bool *changed, rb_refusal_t *why)
 {
-    if (!q->linked && !f->linked)
-        return rb_refuse (why, RB_ENOTFOUND, "parent_link.account",
-                          "parent_link.account '%s' is not linked to this child", q->account);
     *changed = q->linked != f->linked;
     uint64_t links = rb_u64_get (f->child.links);
     rb_val_t key = { f->key.bytes, f->key.size };
@@ -251,6 +248,9 @@ s_parent_link (s_portal_t *self, rb_call_t *call, rb_txn_t *txn,
         rc = rb_text_check (q->child_name, RB_TEXT_MAX, "parent_link.child_name", why);
     if (!rc)
         rc = s_read_family (self, txn, &f, why);
+    if (!rc && !q->linked && !f.linked)
+        rc = rb_refuse (why, RB_ENOTFOUND, "parent_link.account",
+                        "parent_link.account '%s' is not linked to this child", q->account);
     if (!rc)
         rc = s_link_node (self, q, &f, why);
     if (!rc)

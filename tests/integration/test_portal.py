@@ -152,6 +152,9 @@ def main(env):
          "NOT_FOUND", "parent_link.account"),
         ("unlinking an unknown child", dict(account=a, citizen_number=BSN_3, linked=False),
          "NOT_FOUND", "parent_link.account"),
+        ("unlinking what is not linked, elsewhere", dict(account=a, citizen_number=BSN_2, linked=False,
+                                                         home_municipality="0363"),
+         "NOT_FOUND", "parent_link.account"),
     ]
     sick = dict(account=c, citizen_number=BSN_2, report=pb.PARENT_SICKNESS)
     report_cases = [
