@@ -20,7 +20,9 @@ and receive the NOTIFICATIONs, which every node stores and lists. Checks:
   - a parent's home signal reaches every holder, the school included;
   - show_case lists the holders; a regie call assigns and releases a
     casusregisseur, notified like any change;
-  - the counters say what happened.
+  - the counters say what happened;
+  - restarted with leerplicht_at_first_absence, mun-a has leerplicht join a
+    new case at its first absence.
 
 Run alone, or as the library of the other municipality tests (Region).
 """
@@ -129,7 +131,7 @@ class Region:
                     found[key] = item
         return found
 
-    def expect(self, event_id, index, subject, recipients, from_node, expected=None):
+    def expect(self, event_id, index, subject, recipients, from_node, expected=None, case=rbtest.CASE):
         """Notification index of event_id reaches exactly recipients, a list
         of (node, role) in register order; expected maps (node, role) to
         (action, date) (the rest: NO_ACTION). Returns (node, role) -> item."""
@@ -144,7 +146,7 @@ class Region:
             item = got[(node, role)]
             n = item.notification
             what = "copy for %s/%s" % (node, pb.Role.Name(role))
-            check_eq(item.case_pseudonym, rbtest.CASE, what + ": case")
+            check_eq(item.case_pseudonym, case, what + ": case")
             check_eq(item.origin, MUN, what + ": origin")
             check_eq(n.subject, subject, what + ": subject")
             check_eq((n.recipient.node, n.recipient.role), (node, role), what + ": recipient")
@@ -312,6 +314,21 @@ def main(env):
     check_eq(r.counters(), {"cases_opened": 1, "notifications_sent": 35, "regie_changes": 7},
              "mun-a's counters")
     log("counters: 1 case opened, 7 regie changes, 35 notification copies sent")
+
+    # -- A region may have leerplicht join at the first absence ----------------------------
+    r.mun.settings["municipality"]["leerplicht_at_first_absence"] = "true"
+    r.mun.restart()
+    case = hashlib.sha256(b"a second pupil").hexdigest()
+    r.send("school-a", pb.ENROLMENT, enrolment(pb), case)
+    ev = r.send("school-a", pb.ABSENCE_SIGNAL, signal(pb, pb.FIRST_ABSENCE), case)
+    got = r.expect(ev, 0, pb.REGIE_CHANGE, [LEERPLICHT, SCHOOL], "school-a",
+                   {LEERPLICHT: (pb.ASSESS_CASE, weekdays_after(r.today(), 5))}, case)
+    check_eq(got[SCHOOL].notification.regie_change.reason, "first_absence", "leerplicht's reason")
+    r.expect(ev, 1, pb.ABSENCE_SIGNAL, [LEERPLICHT, SCHOOL], "school-a",
+             {SCHOOL: (pb.CONTACT_PARENTS, monday)}, case)
+    check_eq(r.counters(), {"cases_opened": 1, "notifications_sent": 5, "regie_changes": 2},
+             "mun-a's counters since its restart")
+    log("leerplicht_at_first_absence: leerplicht joined a new case at its first absence")
 
 
 if __name__ == "__main__":
