@@ -22,11 +22,20 @@ Checks:
     (link_refused_malformed), one for another node is refused
     (link_refused_invalid_field), and b keeps taking the next ones;
   - the status counters notifications_new / notifications_acked follow.
+
+Then a region of the real daemons (school-a, mun-a, care-a, portal-a),
+driven only with the CLI: enrol, parent link, involve, attendance (one
+record and a CSV file), parent report, close-day, case and regie answer in
+plain words (and a refusal names its field, a CSV refusal its line); the
+notifications that reach each node name the child as that node knows it,
+in parentheses after the case.
 """
 
+import datetime
 import hashlib
 import json
 import os
+import time
 
 import rbtest
 from rbtest import check, check_eq, log
@@ -221,6 +230,117 @@ def check_bad_input(env, a, b, sender, sent):
     log("undecodable and misaddressed notifications are dead letters; b stores the next one as #5")
 
 
+BSN = "111222333"
+SCHOOL_NAME = "Sanne Bakker"
+
+
+def school_day():
+    """The latest weekday up to today: a school day not in the future."""
+    day = datetime.date.today()
+    while day.weekday() >= 5:
+        day -= datetime.timedelta(days=1)
+    return day
+
+
+def region(env):
+    """school-a, care-a and portal-a, each a peer of mun-a, all started."""
+    key_path, key = rbtest.region_key(env)
+    mun = env.node("mun-a", daemon="municipality", municipality__leerplicht_contact="Leerplicht 020-5550000")
+    school = env.node("school-a", daemon="school", school__location="12AB00", homes__0363="mun-a",
+                      region__key_file=key_path)
+    care = env.node("care-a", daemon="care", care__municipality="mun-a", region__key_file=key_path)
+    portal = env.node("portal-a", daemon="portal", portal__municipality="mun-a", region__key_file=key_path)
+    for n in (school, care, portal):
+        n.add_peer(mun)
+        mun.add_peer(n)
+    for n in (mun, school, care, portal):
+        n.start()
+    return key, mun, school, care, portal
+
+
+def said(node, args, wanted):
+    """`regiebus ARGS` at node exits 0 and prints every text of wanted."""
+    out = node.cli(*args).stdout
+    for text in wanted:
+        check(text in out, "`regiebus %s` at %s printed %r, without %r" % (" ".join(args), node.name, out, text))
+    return out
+
+
+def refused(node, args, code, field):
+    res = node.cli(*args, check_rc=False)
+    check(res.returncode == 1 and code in res.stderr and ("field=%s:" % field) in res.stderr,
+          "`regiebus %s` at %s: exit %d, %r; expected %s on %s" % (
+              " ".join(args), node.name, res.returncode, res.stderr, code, field))
+    return res.stderr
+
+
+def notices_at(node, case, count, *filters):
+    """node's notifications about case, once there are count of them."""
+    def enough():
+        data = json.loads(node.cli("notifications", "--case", case, "--json", *filters).stdout)
+        return data["items"] if len(data["items"]) >= count else None
+    rbtest.wait_until(enough, 20, "%d notifications at %s" % (count, node.name), interval=0.25)
+    return node.cli("notifications", "--case", case, *filters).stdout
+
+
+def check_region(env):
+    key, mun, school, care, portal = region(env)
+    day = school_day()
+    date = day.strftime("%Y%m%d")
+    text_date = day.strftime("%Y-%m-%d")
+    since = (day - datetime.timedelta(days=14)).strftime("%Y%m%d")
+    case = rbtest.pseudonym(key, BSN)
+    said(school, ["enrol", "--id", "1001", "--bsn", BSN, "--born", "20150301", "--municipality", "0363",
+                  "--since", since, "--name", SCHOOL_NAME],
+         ["enrolled 1001: case %s, home municipality node mun-a" % case])
+    refused(school, ["enrol", "--id", "1002", "--bsn", BSN[:-1] + "4", "--born", "20150301",
+                     "--municipality", "0363"], "INVALID_FIELD", "pupils[0].citizen_number")
+    said(portal, ["parent", "link", "--account", "ouder.1", "--bsn", BSN, "--child", "Sanne"],
+         ["linked account ouder.1 to case %s" % case])
+    said(care, ["involve", "--bsn", BSN, "--role", "jeugdhulp", "--contact", "Jeugdhulp Noord",
+                "--name", "S. Bakker"], ["involvement as JEUGDHULP registered on case %s" % case])
+    refused(care, ["involve", "--case", case, "--role", "parent"], "INVALID_FIELD", "involvement.role")
+    log("CLI: enrol, parent link and involve answered; refusals name pupils[0].citizen_number, involvement.role")
+
+    # The case needs the school, the parents and care on it before the absence fans out.
+    rbtest.wait_until(lambda: len(json.loads(mun.cli("case", case, "--json").stdout)["holders"]) == 3
+                      or None, 20, "three holders on the case at mun-a", interval=0.25)
+    said(school, ["attendance", "--key", "k1", "--pupil", "1001", "--date", date, "--minutes", "50",
+                  "--reason", "sick"], ["k1 (pupil 1001, %s): recorded; signals raised: FIRST_ABSENCE" % text_date])
+    records = os.path.join(env.dir, "records.csv")
+    with open(records, "w") as f:
+        f.write("key,pupil,date,minutes,lessons,present,reason\nk2,1001,%s,10,,,late\nk3,1009,%s,,1,,sick\n"
+                % (date, date))
+    err = refused(school, ["attendance", "--file", records], "NOT_FOUND", "records[1].local_id")
+    check("records[1] is line 3 of %s" % records in err, "the CSV refusal names the line: %r" % err)
+    said(portal, ["parent", "report", "--key", "r1", "--account", "ouder.1", "--bsn", BSN, "--kind", "sickness",
+                  "--from", date], ["report sent on case %s" % case])
+    said(school, ["close-day", date], ["closed %s: " % text_date])
+    out = said(mun, ["case", case], ["case %s, opened " % case, "SCHOOL_MENTOR", "PARENT", "JEUGDHULP"])
+    said(mun, ["regie", "--case", case, "--node", "care-a", "--role", "casusregisseur", "--contact", "desk 7"],
+         ["care-a holds CASUSREGISSEUR on case %s; the holders are told" % case])
+    refused(mun, ["regie", "--case", case, "--node", "elsewhere", "--role", "wijkteam"],
+            "UNKNOWN_PEER", "regie.actor.node")
+    log("CLI: attendance (FIRST_ABSENCE; a CSV refusal names its line), parent report, close-day, case, regie:\n"
+        + out)
+
+    # Joins of school, portal, care and the casusregisseur, the absence, the report.
+    out = notices_at(school, case, 6)
+    for text in ("case %s (%s)" % (case[:12], SCHOOL_NAME), "First absence on %s (sick), episode 1" % text_date,
+                 "you hold regie as SCHOOL_MENTOR", "portal-a (PARENT)", "care-a (JEUGDHULP)",
+                 "expected: contact the parents by ", "Parent reports sickness from %s" % text_date,
+                 "casusregisseur (care-a, CASUSREGISSEUR) joined the case: staff (contact: desk 7)"):
+        env.expect(text in out, "school-a's notifications lack %r:\n%s" % (text, out))
+    log("at school-a:\n" + out)
+    out = notices_at(care, case, 4, "--new")
+    env.expect("case %s (S. Bakker)" % case[:12] in out and "you hold regie as JEUGDHULP" in out,
+               "care-a's notifications: %s" % out)
+    out = notices_at(portal, case, 3, "--account", "ouder.1")
+    env.expect("case %s (Sanne)" % case[:12] in out and "you hold regie as PARENT" in out,
+               "portal-a's notifications for ouder.1: %s" % out)
+    log("care-a and portal-a name the child as they know it: (S. Bakker), (Sanne)")
+
+
 def main(env):
     a, b = env.pair()
     b.start()
@@ -235,6 +355,7 @@ def main(env):
     check_listing(env, b, sent)
     check_ack(env, b)
     check_bad_input(env, a, b, sender, sent)
+    check_region(env)
 
 
 if __name__ == "__main__":
