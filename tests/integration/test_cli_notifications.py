@@ -35,10 +35,10 @@ import datetime
 import hashlib
 import json
 import os
-import time
 
 import rbtest
 from rbtest import check, check_eq, log
+from test_python_client import BSN, school_day
 
 CASE1 = hashlib.sha256(b"cli notifications case one").hexdigest()
 CASE2 = hashlib.sha256(b"cli notifications case two").hexdigest()
@@ -230,16 +230,7 @@ def check_bad_input(env, a, b, sender, sent):
     log("undecodable and misaddressed notifications are dead letters; b stores the next one as #5")
 
 
-BSN = "111222333"
 SCHOOL_NAME = "Sanne Bakker"
-
-
-def school_day():
-    """The latest weekday up to today: a school day not in the future."""
-    day = datetime.date.today()
-    while day.weekday() >= 5:
-        day -= datetime.timedelta(days=1)
-    return day
 
 
 def region(env):
