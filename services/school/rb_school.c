@@ -206,13 +206,13 @@ s_state_put (rb_school_t *self, rb_txn_t *txn, const char *local_id,
                        (rb_val_t) { state, sizeof *state });
 }
 
-//  The pupil of the request as it would be stored, checked field by field.
+//  Who the pupil is and since when: ids and dates.
 static rb_err_t
-s_pupil_check (rb_school_t *self, const Regiebus__Pupil *p, const char *prefix,
-               s_pupil_t *pupil, rb_refusal_t *why)
+s_pupil_check_who (rb_school_t *self, const Regiebus__Pupil *p, const char *prefix,
+                   int32_t *enrolled_on_out, rb_refusal_t *why)
 {
     int32_t today = rb_school_today (self);
-    int32_t enrolled_on = p->enrolled_on? p->enrolled_on: today;
+    int32_t enrolled_on = *enrolled_on_out = p->enrolled_on? p->enrolled_on: today;
     if (!*p->local_id)
         return s_refuse (why, RB_EMISSING, prefix, "local_id", "a pupil needs its local id");
     if (!rb_text_id_valid (p->local_id, RB_SCHOOL_LOCAL_ID_MAX, "._-"))
@@ -232,6 +232,17 @@ s_pupil_check (rb_school_t *self, const Regiebus__Pupil *p, const char *prefix,
         return s_refuse (why, RB_EINVALID, prefix, "birth_date",
                          "%d is not a date (YYYYMMDD) before enrolment on %d", (int) p->birth_date,
                          (int) enrolled_on);
+    return RB_OK;
+}
+
+//  The pupil of the request as it would be stored, checked field by field.
+static rb_err_t
+s_pupil_check (rb_school_t *self, const Regiebus__Pupil *p, const char *prefix,
+               s_pupil_t *pupil, rb_refusal_t *why)
+{
+    int32_t enrolled_on;
+    if (s_pupil_check_who (self, p, prefix, &enrolled_on, why))
+        return why->code;
     char field [96];
     snprintf (field, sizeof field, "%s.home_municipality", prefix);
     const char *node;
@@ -406,10 +417,11 @@ s_record_seen (rb_school_t *self, rb_txn_t *txn, const Regiebus__AttendanceRecor
         return rb_refuse (why, rc, "", "cannot read idempotency keys");
     s_record_t stored;
     uint8_t hash [RB_WIRE_HASH_SIZE];
-    if (found.size != sizeof stored || *(const uint8_t *) found.data != S_VERSION
-    ||  ((const s_record_t *) found.data)->signals > RB_ATTENDANCE_SIGNALS_MAX)
+    if (found.size != sizeof stored)
         return s_damaged (why, "school_record", r->idempotency_key);
     memcpy (&stored, found.data, sizeof stored);
+    if (stored.version != S_VERSION || stored.signals > RB_ATTENDANCE_SIGNALS_MAX)
+        return s_damaged (why, "school_record", r->idempotency_key);
     if (!rb_wire_hash (&r->base, hash))
         return rb_refuse (why, RB_EINTERNAL, "", "out of memory");
     if (memcmp (hash, stored.hash, sizeof hash))
