@@ -17,9 +17,9 @@
 #include "rb_log.h"
 #include "rb_regie.h"
 #include "rb_route.h"
+#include "rb_text.h"
 #include "regiebus.pb-c.h"
 #include <czmq.h>
-#include <ctype.h>
 #include <sodium.h>
 
 //  The longest school location code (BRIN + location, "12AB00").
@@ -115,14 +115,10 @@ s_check_date (int32_t date, bool zero_ok, const char *field, rb_refusal_t *why)
 static rb_err_t
 s_check_location (const char *location, rb_refusal_t *why)
 {
-    size_t size = strlen (location);
-    if (size == 0)
+    if (!*location)
         return rb_refuse (why, RB_EMISSING, "payload.school_location",
                           "payload.school_location is missing");
-    bool ok = size <= S_LOCATION_MAX;
-    for (size_t i = 0; ok && i < size; i++)
-        ok = isalnum ((unsigned char) location [i]) && (unsigned char) location [i] < 0x80;
-    if (!ok)
+    if (!rb_text_id_valid (location, S_LOCATION_MAX, NULL))
         return rb_refuse (why, RB_EINVALID, "payload.school_location",
                           "payload.school_location must be 1-%d letters and digits", S_LOCATION_MAX);
     return RB_OK;
@@ -151,34 +147,31 @@ s_payload_field (rb_refusal_t *why)
     return why->code;
 }
 
-//  True when node holds role on the case.
-static bool
-s_holds_role (s_municipality_t *self, rb_txn_t *txn, const char *pseudonym, const char *node,
-              rb_role_t role)
-{
-    rb_regie_holder_t holders [RB_REGIE_MAX_HOLDERS];
-    size_t count = 0;
-    rb_regie_holders (self->regie, txn, pseudonym, holders, RB_REGIE_MAX_HOLDERS, &count);
-    for (size_t i = 0; i < count; i++)
-        if (holders [i].actor.role == role && streq (holders [i].actor.node, node))
-            return true;
-    return false;
-}
-
 //  Need to know, and no spoofing: the case exists and the origin holds
-//  role on it, or the event is refused.
+//  role on it, or the event is refused. A storage error is not a verdict
+//  on the sender: it is returned as such, and the batch comes again.
 static rb_err_t
 s_check_origin (s_municipality_t *self, s_event_t *ev, rb_role_t role, const char *as,
                 rb_refusal_t *why)
 {
     const Regiebus__Envelope *e = ev->envelope;
-    if (!rb_regie_case_exists (self->regie, ev->txn, e->case_pseudonym))
+    rb_regie_case_t record;
+    rb_regie_holder_t holders [RB_REGIE_MAX_HOLDERS];
+    size_t count = 0;
+    rb_err_t rc = rb_regie_case_get (self->regie, ev->txn, e->case_pseudonym, &record);
+    if (rc == RB_ENOTFOUND)
         return rb_refuse (why, RB_ENOTFOUND, "case", "no case %.12s... in the register",
                           e->case_pseudonym);
-    if (!s_holds_role (self, ev->txn, e->case_pseudonym, e->origin, role))
-        return rb_refuse (why, RB_EDENIED, "origin", "%s holds no %s role on case %.12s...",
-                          e->origin, as, e->case_pseudonym);
-    return RB_OK;
+    if (!rc)
+        rc = rb_regie_holders (self->regie, ev->txn, e->case_pseudonym, holders,
+                               RB_REGIE_MAX_HOLDERS, &count);
+    if (rc)
+        return rb_refuse (why, RB_ESTORE, NULL, "cannot read the case: %s", rb_strerror (rc));
+    for (size_t i = 0; i < count; i++)
+        if (holders [i].actor.role == role && streq (holders [i].actor.node, e->origin))
+            return RB_OK;
+    return rb_refuse (why, RB_EDENIED, "origin", "%s holds no %s role on case %.12s...",
+                      e->origin, as, e->case_pseudonym);
 }
 
 
@@ -370,7 +363,7 @@ s_handle (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg, rb_refusal_t *w
     protobuf_c_message_free_unpacked (payload, NULL);
     char key [RB_NAME_MAX + 24];
     snprintf (key, sizeof key, "%s/%llu", e->origin, (unsigned long long) e->origin_seq);
-    s_counts_t counts = { ev.opened && !rc, ev.route.sent, ev.route.changes };
+    s_counts_t counts = { ev.opened, ev.route.sent, ev.route.changes };
     s_pending_put (self, key, rc? NULL: &counts);
     if (rc)
         rb_log_info ("msg=\"event refused\" origin=%s seq=%llu kind=%s case=%.12s code=%s field=\"%s\"",
