@@ -210,6 +210,8 @@ s_close_day (s_daemon_t *self, rb_node_t *node, rb_call_t *call, rb_txn_t *txn,
 {
     rb_school_closed_t closed;
     rb_err_t rc = rb_school_close_day (self->school, txn, q->date, &closed, why);
+    if (rc && streq (why->field, "date"))
+        snprintf (why->field, sizeof why->field, "close_day.date");
     if (rc)
         return rc;
     Regiebus__CloseDayReply result = REGIEBUS__CLOSE_DAY_REPLY__INIT;

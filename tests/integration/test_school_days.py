@@ -7,7 +7,7 @@ to noon of the next weekday after the real today (TZ=Europe/Amsterdam), so
 that no 18:00 passes while the test sets up; later it moves to chosen local
 times of the days after.
 
-  - close_day: a school day not in the future, else refused naming "date";
+  - close_day: a school day not in the future, else refused naming "close_day.date";
     every pupil enrolled by then without a record that day counts present
     (the reply counts them), an open episode closes with EPISODE_CLOSED;
     closing again changes nothing
@@ -65,10 +65,10 @@ def check_close_call(region, now, days, enrolled):
              "absence before the close")
     sent = region.assigned("mun-a")
     tomorrow = now + datetime.timedelta(days=1)
-    refused(pb, region.close_day(last_weekend_day_before(now)), pb.INVALID_FIELD, "date",
+    refused(pb, region.close_day(last_weekend_day_before(now)), pb.INVALID_FIELD, "close_day.date",
             "not a school day")
-    refused(pb, region.close_day(tomorrow), pb.INVALID_FIELD, "date", "in the future")
-    refused(pb, region.close_day(0), pb.INVALID_FIELD, "date", "not a date")
+    refused(pb, region.close_day(tomorrow), pb.INVALID_FIELD, "close_day.date", "in the future")
+    refused(pb, region.close_day(0), pb.INVALID_FIELD, "close_day.date", "not a date")
     check_eq(region.assigned("mun-a"), sent, "events sent for refused closes")
 
     reply = region.close_day(days[-1])
