@@ -20,6 +20,7 @@
  *  refusal never follows a write.
  */
 #include "rb_regie.h"
+#include "rb_text.h"
 #include "rb_wire.h"
 #include "case.pb-c.h"
 #include <stdlib.h>
@@ -92,63 +93,12 @@ s_role_known (int role)
     return role >= RB_ROLE_SCHOOL_MENTOR && role <= RB_ROLE_MAX;
 }
 
-//  Length of the UTF-8 sequence at text, or 0 when it is not one (overlong
-//  forms, surrogates and code points above U+10FFFF are not).
-static size_t
-s_utf8_step (const uint8_t *text)
-{
-    uint8_t c = text [0];
-    size_t len;
-    uint32_t cp, min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2; cp = c & 0x1F; min = 0x80;
-    }
-    else
-    if (c >= 0xE0 && c <= 0xEF) {
-        len = 3; cp = c & 0x0F; min = 0x800;
-    }
-    else
-    if (c >= 0xF0 && c <= 0xF4) {
-        len = 4; cp = c & 0x07; min = 0x10000;
-    }
-    else
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((text [i] & 0xC0) != 0x80)
-            return 0;               //  also stops at the terminating NUL
-        cp = (cp << 6) | (text [i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 //  A contact goes on the wire in RegieChange.contact (a protobuf string)
-//  and into logs and terminals: at most 128 bytes of UTF-8 without control
-//  characters. NULL is the empty contact.
+//  and into logs and terminals: checked as every node checks free text.
 static rb_err_t
 s_check_contact (const char *contact, const char *field, rb_refusal_t *refusal)
 {
-    if (!contact)
-        return RB_OK;
-    size_t size = strlen (contact);
-    if (size > RB_REGIE_CONTACT_MAX)
-        return rb_refuse (refusal, RB_ETOOLARGE, field, "%s is %zu bytes, at most %d",
-                          field, size, RB_REGIE_CONTACT_MAX);
-    const uint8_t *text = (const uint8_t *) contact;
-    for (size_t at = 0; at < size; ) {
-        size_t step = s_utf8_step (text + at);
-        if (step == 0)
-            return rb_refuse (refusal, RB_EINVALID, field, "%s is not valid UTF-8 (byte %zu)",
-                              field, at);
-        if (step == 1 && (text [at] < 0x20 || text [at] == 0x7F))
-            return rb_refuse (refusal, RB_EINVALID, field,
-                              "%s holds a control character (byte %zu)", field, at);
-        at += step;
-    }
-    return RB_OK;
+    return rb_text_check (contact, RB_REGIE_CONTACT_MAX, field, refusal);
 }
 
 static rb_err_t
