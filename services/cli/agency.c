@@ -160,7 +160,13 @@ s_records_from_file (rb_cli_t *cli, s_records_t *r, const char *path)
 {
     zfile_t *file = zfile_new (NULL, path);
     zchunk_t *chunk = file && zfile_input (file) == 0? zfile_read (file, zfile_cursize (file), 0): NULL;
-    r->text = chunk? strndup ((const char *) zchunk_data (chunk), zchunk_size (chunk)): NULL;
+    //  The chunk's bytes end without a NUL: copy them and add one.
+    size_t size = chunk? zchunk_size (chunk): 0;
+    r->text = chunk? malloc (size + 1): NULL;
+    if (r->text) {
+        memcpy (r->text, zchunk_data (chunk), size);
+        r->text [size] = '\0';
+    }
     zchunk_destroy (&chunk);
     zfile_destroy (&file);
     if (!r->text) {
