@@ -50,8 +50,9 @@ s_absence (const Regiebus__AbsenceSignal *a, char *out, size_t size)
                       a->rate_permille_4w / 10, a->rate_permille_4w % 10, date, a->episode);
             break;
         case REGIEBUS__ABSENCE_SIGNAL_KIND__DAILY_DIGEST:
-            snprintf (out, size, "Absent again on %s (%s): %u absences since the last signal, episode %u",
-                      date, s_reason (a->reason), a->absences_today, a->episode);
+            snprintf (out, size, "Absent again on %s (%s): %u absence%s recorded that day, episode %u",
+                      date, s_reason (a->reason), a->absences_today, a->absences_today == 1? "": "s",
+                      a->episode);
             break;
         case REGIEBUS__ABSENCE_SIGNAL_KIND__EPISODE_CLOSED:
             snprintf (out, size, "Present again on %s: absence episode %u (since %s) closed",
