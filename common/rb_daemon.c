@@ -47,7 +47,10 @@ rb_daemon_main (int argc, char *argv [], const char *program, const char *role,
         return 2;
     }
     rb_log_setup ((rb_log_level_t) rb_log_level_parse (config->log_level), config->name);
-    rb_node_t *node = rb_node_new (config, &why);
+    //  The daemon reads its own sections and opens its tables before the
+    //  node binds: a configuration error stops it before anyone can reach
+    //  it, and is reported as such even when the port is taken.
+    rb_node_t *node = rb_node_open (config, &why);
     if (!node) {
         rb_log_error ("msg=\"cannot start\" field=\"%s\" detail=\"%s\"", why.field, why.message);
         fprintf (stderr, "%s: %s (%s)\n", program, why.message, why.field);
@@ -60,6 +63,12 @@ rb_daemon_main (int argc, char *argv [], const char *program, const char *role,
         rb_log_error ("msg=\"cannot set up\" field=\"%s\" detail=\"%s\"", why.field, why.message);
         fprintf (stderr, "%s: %s (%s)\n", program, why.message, why.field);
         rc = why.code == RB_ESTORE || why.code == RB_EFULL? 1: 2;
+    }
+    else
+    if (rb_node_bind (node, &why)) {
+        rb_log_error ("msg=\"cannot start\" field=\"%s\" detail=\"%s\"", why.field, why.message);
+        fprintf (stderr, "%s: %s (%s)\n", program, why.message, why.field);
+        rc = 1;
     }
     else
         rb_node_run (node);

@@ -1,9 +1,10 @@
 /*  rb_daemon: the main() every regiebus daemon shares.
  *
  *  Parses `-c CONFIG [--set section/key=value ...]`, loads and checks the
- *  configuration, insists that node/role is the daemon's role, starts the
+ *  configuration, insists that node/role is the daemon's role, opens the
  *  node, lets the daemon set itself up on it (read its own sections, open
- *  its tables, register its hooks), runs the loop and tears down. Exit
+ *  its tables, register its hooks), and only then binds the node's
+ *  sockets, runs the loop and tears down. Exit
  *  codes: 0 after a clean stop, 1 when the node cannot start (store, keys,
  *  sockets), 2 for usage and configuration errors, each with one line on
  *  stderr that names the key at fault.
@@ -13,7 +14,7 @@
 
 #include "rb_node.h"
 
-//  Set the daemon up on a started node; return its state in *state_p (or
+//  Set the daemon up on an opened node, before it binds; return its state in *state_p (or
 //  leave it NULL), or refuse with the config key at fault.
 typedef rb_err_t (rb_daemon_setup_fn) (rb_node_t *node, const rb_config_t *config,
                                        void **state_p, rb_refusal_t *why);

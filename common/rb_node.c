@@ -100,7 +100,7 @@ static rb_err_t s_handle_envelope (rb_txn_t *txn, const Regiebus__Envelope *e, v
                                    rb_refusal_t *why);
 
 rb_node_t *
-rb_node_new (const rb_config_t *config, rb_refusal_t *r)
+rb_node_open (const rb_config_t *config, rb_refusal_t *r)
 {
     rb_refusal_clear (r);
     if (sodium_init () < 0) {
@@ -143,12 +143,28 @@ rb_node_new (const rb_config_t *config, rb_refusal_t *r)
     }
     if (!r->code)
         s_load_state (self, r);
-    if (!r->code)
-        s_open_sockets (self, r);
     if (r->code)
         rb_node_destroy (&self);
     else
         self->started_at_ms = rb_clock_now_ms (self->clock);
+    return self;
+}
+
+rb_err_t
+rb_node_bind (rb_node_t *self, rb_refusal_t *r)
+{
+    rb_refusal_clear (r);
+    if (self->router)
+        return rb_refuse (r, RB_EPRECONDITION, "node/bind", "the node is bound already");
+    return s_open_sockets (self, r);
+}
+
+rb_node_t *
+rb_node_new (const rb_config_t *config, rb_refusal_t *r)
+{
+    rb_node_t *self = rb_node_open (config, r);
+    if (self && rb_node_bind (self, r))
+        rb_node_destroy (&self);
     return self;
 }
 
@@ -782,6 +798,8 @@ s_turn (rb_node_t *self, zmq_pollitem_t *items, int count)
 int
 rb_node_run (rb_node_t *self)
 {
+    if (!self->router || !self->api || !self->monitor)
+        return -1;
     int count = 3 + self->link_count + (self->api_monitor? 1: 0);
     zmq_pollitem_t *items = calloc (count, sizeof *items);
     if (self->api_monitor)

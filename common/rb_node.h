@@ -26,6 +26,14 @@ typedef struct _rb_node_t rb_node_t;
 //  borrowed and must outlive the node. NULL and a refusal on failure.
 rb_node_t *rb_node_new (const rb_config_t *config, rb_refusal_t *refusal);
 
+//  The same in two steps, so a daemon can open its own tables and check
+//  its own configuration before anyone can reach the node: open the store
+//  and the links (NULL and a refusal on failure), then bind the peer
+//  ROUTER, the allowlist and the API (a refusal naming the endpoint; the
+//  caller then destroys the node). rb_node_run needs a bound node.
+rb_node_t *rb_node_open (const rb_config_t *config, rb_refusal_t *refusal);
+rb_err_t rb_node_bind (rb_node_t *self, rb_refusal_t *refusal);
+
 //  Close everything and null the caller's pointer.
 void rb_node_destroy (rb_node_t **self_p);
 
@@ -133,7 +141,8 @@ void rb_node_count (rb_node_t *self, const char *name, uint64_t delta);
 rb_err_t rb_node_notify_local (rb_node_t *self, rb_txn_t *txn, const char *case_pseudonym,
                                const Regiebus__Notification *notification, rb_refusal_t *why);
 
-//  Run the loop until SIGINT/SIGTERM or rb_node_stop. Returns 0.
+//  Run the loop until SIGINT/SIGTERM or rb_node_stop. Returns 0, or -1
+//  at once when the node was never bound.
 int rb_node_run (rb_node_t *self);
 
 //  Ask the loop to stop after its current turn. Safe from any thread.

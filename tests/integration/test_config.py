@@ -5,7 +5,8 @@ Starting from a valid config (which must start, and stop with exit code 0
 on SIGTERM and on SIGINT), each case
 breaks one thing, in the file or with --set, and expects exit code 2 within
 a few seconds with the offending key named on stderr, and no sanitizer
-report.
+report. A daemon's own section is checked before the node binds: a bad key
+there is exit 2 even while another process holds the daemon's port.
 """
 import os
 import signal
@@ -105,6 +106,17 @@ def main(env):
     if res.returncode != 2 or "does-not-exist.cfg" not in res.stderr:
         failures.append("missing config file: exit %d, stderr %r" % (res.returncode, res.stderr))
     check(not failures, "%d config case(s) wrong:\n  - %s" % (len(failures), "\n  - ".join(failures)))
+
+    # A daemon checks its own sections before it binds: with its port held
+    # by a running node, a bad key in its section is still reported as the
+    # configuration error it is (exit 2), not as a port in use (exit 1).
+    a.start()
+    key_path, _ = rbtest.region_key(env)
+    care = env.node("care-bad", daemon="care", port=a.port, care__municipality="b",
+                    care__colour="red", region__key_file=key_path)
+    care.add_peer(b)
+    rbtest.check_config_refused(env, care, [], "care/colour")
+    a.stop()
 
 
 if __name__ == "__main__":
