@@ -12,12 +12,21 @@
  *             until node B has committed them all, and the latency from
  *             "accepted" at A to "committed" at B at a fixed rate
  *             (bench_link.c)
+ *    region   the real school and municipality daemons with holder nodes
+ *             around them: the latency of a first absence from the
+ *             school's "accepted" until it is committed at every timed
+ *             regie holder, at a fixed rate over many pupils
+ *             (bench_first.c), and the notifications per second one case
+ *             with eight holders fans out to (bench_fanout.c)
  *
- *  Node A is a child process (the regiebus-node binary), node B runs in
- *  this process on its own thread so that its handler and commit hook can
- *  stamp the moment each envelope became durable. Two nodes cannot share a
- *  process: each starts a zauth actor, and zauth binds the one fixed ZAP
- *  endpoint of the process-wide CZMQ context.
+ *  For the link, node A is a child process (the regiebus-node binary) and
+ *  node B runs in this process on its own thread so that its handler and
+ *  commit hook can stamp the moment each envelope became durable. Two
+ *  nodes cannot share a process: each starts a zauth actor, and zauth
+ *  binds the one fixed ZAP endpoint of the process-wide CZMQ context. A
+ *  region's nodes are all child processes; its holders are this program
+ *  run again (bench_holder.h), stamping commits with CLOCK_MONOTONIC,
+ *  which is one clock for every process of the machine.
  *
  *  Every loop is bounded in count and in time; only loopback is used.
  */
@@ -36,9 +45,13 @@ typedef struct {
     bool run_raw;               //  LMDB and ZeroMQ raw limits
     bool run_throughput;        //  events/s through one link
     bool run_latency;           //  latency at a fixed rate
+    bool run_first_absence;     //  region: first absence latency
+    bool run_fanout;            //  region: fan-out rate of one case
     const char *dir;            //  parent of the run's temporary directory
     bool keep;                  //  keep the temporary directory
     const char *node_bin;       //  regiebus-node, run as node A
+    const char *school_bin;     //  regiebus-school
+    const char *municipality_bin;   //  regiebus-municipality
     //  raw
     double raw_seconds;         //  time bound of each raw measurement
     uint64_t zmq_messages;      //  count bound of PUSH/PULL
@@ -50,10 +63,13 @@ typedef struct {
     int in_flight;              //  SubmitRequests outstanding at once
     double seconds;             //  time bound of the submitting
     size_t payload_bytes;       //  TEST event payload size
-    //  latency
-    uint64_t rate;              //  events per second, one per submit
+    //  latency, of the link and of a first absence
+    uint64_t rate;              //  events (absences) per second, one per request
     double warmup_seconds;      //  not counted
     double latency_seconds;     //  counted
+    //  region
+    uint64_t pupils;            //  enrolled before the first absences
+    uint64_t signals;           //  fan-out: absence signals on the one case
     //  extra node settings, applied to both nodes
     const char *sets [BENCH_MAX_SETS];
     int set_count;
@@ -93,6 +109,42 @@ typedef struct {
     bench_dist_t end_to_end;    //  client sent -> committed at B
 } bench_latency_t;
 
+//  Results of the first-absence run.
+typedef struct {
+    bool ran;                   //  false: failed or not run
+    uint64_t pupils;            //  enrolled, each with school, portal and care as holders
+    double setup_seconds;       //  enrolments, links, involvements until all were routed
+    uint64_t samples;           //  absences counted
+    uint64_t missing;           //  counted, but not accepted, or not committed at a holder in time
+    uint64_t not_first;         //  accepted without raising exactly FIRST_ABSENCE
+    double achieved_rate;       //  record_attendance calls per second actually made
+    bench_dist_t latency;       //  accepted -> committed at both timed holders: the figure
+    uint64_t negative;          //  committed at both before the reply reached the client
+    bench_dist_t submit;        //  client sent -> the school's OK reply received
+    bench_dist_t applied [2];   //  accepted -> applied in the transaction of the portal's, the care node
+    bench_dist_t committed [2]; //  accepted -> committed at the portal's, the care node
+    bench_dist_t school;        //  accepted -> the school's own copy stored (its ms clock)
+    uint64_t school_samples;    //  counted absences whose school copy was found
+} bench_first_absence_t;
+
+//  Results of the fan-out run.
+typedef struct {
+    bool ran;                   //  false: failed or not run
+    uint64_t signals;           //  absence signals streamed on the case
+    uint64_t notifications;     //  committed for the case's holders, local ones included
+    uint64_t local;             //  of which at the municipality itself (leerplicht)
+    int holders;                //  actors holding regie on the case
+    int holder_nodes;           //  holder nodes they are on, besides the municipality
+    double seconds;             //  first submit -> the last holder commit
+    double rate;                //  notifications / seconds
+    double accept_seconds;      //  first submit -> the last signal accepted
+    uint64_t holder_commits;    //  holder commits that held absence notifications
+    double holder_mean_batch;   //  notifications per such commit
+    double mun_cpu_seconds;     //  the municipality's process, start to exit
+    double mun_sys_seconds;     //  of which system
+    double holders_cpu_seconds; //  every holder process, start to exit
+} bench_fanout_t;
+
 //  Monotonic clock in nanoseconds.
 int64_t bench_now_ns (void);
 
@@ -128,5 +180,16 @@ double bench_zmq_req_rep (size_t message_bytes, uint64_t max_trips, double secon
 
 int bench_link_throughput (const bench_opts_t *opts, const char *dir, bench_throughput_t *out);
 int bench_link_latency (const bench_opts_t *opts, const char *dir, bench_latency_t *out);
+
+// ---------------------------------------------------------------------------
+//  The region (bench_first.c, bench_fanout.c). Each starts a fresh region
+//  in a new directory under dir and stops it again. 0 on success.
+
+int bench_first_absence (const bench_opts_t *opts, const char *dir, bench_first_absence_t *out);
+int bench_fanout (const bench_opts_t *opts, const char *dir, bench_fanout_t *out);
+
+//  The child's side of a holder node (bench_holder.c): argv is
+//  `regiebus-bench --holder STAMPS -c CONFIG [--set ...]`.
+int bench_holder_main (int argc, char *argv []);
 
 #endif

@@ -18,6 +18,8 @@ int
 bench_free_ports (int *ports, int count)
 {
     int fds [16], rc = count <= 16? 0: -1;
+    for (int i = 0; i < 16; i++)
+        fds [i] = -1;
     for (int i = 0; i < count && !rc; i++) {
         struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = 0 };
         addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
@@ -31,7 +33,7 @@ bench_free_ports (int *ports, int count)
         if (!ports [i])
             rc = -1;
     }
-    for (int i = 0; i < count && i < 16; i++)
+    for (int i = 0; i < 16; i++)
         if (fds [i] >= 0)
             close (fds [i]);
     return rc;
