@@ -1,8 +1,9 @@
 /*  regiebus-school: the school's node.
  *
  *  The runtime (rb_node) plus the school's own calls and rules. The
- *  school's administration system enrols pupils and sends attendance
- *  records (enrol, record_attendance and close_day in agency.proto); the
+ *  school's administration system enrols pupils, sends attendance records
+ *  and says when a pupil leaves (enrol, record_attendance, close_day and
+ *  unenrol in agency.proto); the
  *  rules (rb_attendance) detect first absences, streaks, the legal
  *  threshold and high absence rates, and every signal goes to the pupil's
  *  home municipality as an ABSENCE_SIGNAL event, committed with the record
@@ -227,6 +228,26 @@ s_close_day (s_daemon_t *self, rb_node_t *node, rb_call_t *call, rb_txn_t *txn,
 }
 
 static rb_err_t
+s_unenrol (s_daemon_t *self, rb_node_t *node, rb_call_t *call, rb_txn_t *txn,
+           const Regiebus__UnenrolRequest *q, rb_refusal_t *why)
+{
+    rb_school_unenrolled_t out;
+    rb_err_t rc = rb_school_unenrol (self->school, txn, q, "unenrol", &out, why);
+    if (rc)
+        return rc;
+    Regiebus__UnenrolReply result = REGIEBUS__UNENROL_REPLY__INIT;
+    result.case_pseudonym = out.case_pseudonym;
+    result.duplicate = out.duplicate;
+    Regiebus__ApiReply reply = REGIEBUS__API_REPLY__INIT;
+    reply.result_case = REGIEBUS__API_REPLY__RESULT_UNENROL;
+    reply.unenrol = &result;
+    rc = rb_call_reply (call, &reply);
+    if (!rc)
+        rb_node_count (node, "school_pupils_left", !out.duplicate);
+    return rc;
+}
+
+static rb_err_t
 s_call (rb_node_t *node, rb_call_t *call, rb_txn_t *txn, const Regiebus__ApiRequest *request,
         void *arg, rb_refusal_t *why)
 {
@@ -238,6 +259,8 @@ s_call (rb_node_t *node, rb_call_t *call, rb_txn_t *txn, const Regiebus__ApiRequ
             return s_record_attendance (self, node, call, txn, request->record_attendance, why);
         case REGIEBUS__API_REQUEST__CALL_CLOSE_DAY:
             return s_close_day (self, node, call, txn, request->close_day, why);
+        case REGIEBUS__API_REQUEST__CALL_UNENROL:
+            return s_unenrol (self, node, call, txn, request->unenrol, why);
         default:
             return rb_refuse (why, RB_EPRECONDITION, "call", "a school node does not take this call");
     }

@@ -28,6 +28,7 @@ struct _rb_school_t {
     rb_table_t cases;                   //  "school_case": pseudonym -> local_id
     rb_table_t records;                 //  "school_record": idempotency key -> s_record_t
     rb_table_t meta;                    //  "school_meta": "closed" -> int32
+    rb_table_t left;                    //  "school_left": local_id -> int32, the day it left
 };
 
 //  A pupil as enrolled. Citizen number, birth date and name never leave
@@ -75,7 +76,8 @@ rb_school_new (rb_node_t *node, rb_school_config_t **config_p, rb_refusal_t *why
     ||  rb_node_table (node, "school_state", &self->states)
     ||  rb_node_table (node, "school_case", &self->cases)
     ||  rb_node_table (node, "school_record", &self->records)
-    ||  rb_node_table (node, "school_meta", &self->meta)) {
+    ||  rb_node_table (node, "school_meta", &self->meta)
+    ||  rb_node_table (node, "school_left", &self->left)) {
         rb_refuse (why, RB_ESTORE, "node/data_dir", "cannot open the school's tables");
         rb_school_destroy (&self);
     }
@@ -124,6 +126,24 @@ static rb_err_t
 s_damaged (rb_refusal_t *why, const char *table, const char *key)
 {
     return rb_refuse (why, RB_ESTORE, "", "damaged record in %s for '%.64s'", table, key);
+}
+
+//  A date kept under key in table (its name for messages); 0 when none is.
+static rb_err_t
+s_date_get (rb_txn_t *txn, rb_table_t table, const char *name, const char *key, int32_t *date,
+            rb_refusal_t *why)
+{
+    rb_val_t found;
+    *date = 0;
+    rb_err_t rc = rb_txn_get (txn, table, rb_val_str (key), &found);
+    if (rc == RB_ENOTFOUND)
+        return RB_OK;
+    if (rc)
+        return rb_refuse (why, rc, "", "cannot read %s", name);
+    if (found.size != sizeof *date)
+        return s_damaged (why, name, key);
+    memcpy (date, found.data, sizeof *date);
+    return rb_calendar_date_valid (*date)? RB_OK: s_damaged (why, name, key);
 }
 
 int32_t
@@ -181,6 +201,29 @@ s_pupil_get (rb_school_t *self, rb_txn_t *txn, const char *local_id, s_pupil_t *
         return s_damaged (why, "school_pupil", local_id);
     memcpy (pupil, found.data, sizeof *pupil);
     return RB_OK;
+}
+
+//  The pupil a call names by local id: MISSING_FIELD or NOT_FOUND on
+//  prefix.local_id.
+static rb_err_t
+s_pupil_named (rb_school_t *self, rb_txn_t *txn, const char *local_id, const char *prefix,
+               s_pupil_t *pupil, rb_refusal_t *why)
+{
+    if (!*local_id)
+        return s_refuse (why, RB_EMISSING, prefix, "local_id", "name the pupil by its local id");
+    rb_err_t rc = strlen (local_id) > RB_SCHOOL_LOCAL_ID_MAX? RB_ENOTFOUND:
+                  s_pupil_get (self, txn, local_id, pupil, why);
+    if (rc == RB_ENOTFOUND)
+        return s_refuse (why, RB_ENOTFOUND, prefix, "local_id", "no pupil '%.64s' is enrolled", local_id);
+    return rc;
+}
+
+//  The day the pupil left, 0 while it is enrolled.
+static rb_err_t
+s_left_get (rb_school_t *self, rb_txn_t *txn, const char *local_id, int32_t *left_on,
+            rb_refusal_t *why)
+{
+    return s_date_get (txn, self->left, "school_left", local_id, left_on, why);
 }
 
 static rb_err_t
@@ -271,6 +314,36 @@ s_pupil_check (rb_school_t *self, const Regiebus__Pupil *p, const char *prefix,
     return RB_OK;
 }
 
+//  The local id is in the store. A pupil who left is enrolled anew from a
+//  date after it left, as the same child; otherwise the same content is
+//  *known (a repeat, also of the enrolment that ended) and other content
+//  ALREADY_EXISTS.
+static rb_err_t
+s_pupil_again (rb_school_t *self, rb_txn_t *txn, const Regiebus__Pupil *p, const char *prefix,
+               s_pupil_t *pupil, const s_pupil_t *stored, bool *known, rb_refusal_t *why)
+{
+    int32_t left_on;
+    rb_err_t rc = s_left_get (self, txn, stored->local_id, &left_on, why);
+    if (rc)
+        return rc;
+    if (left_on && pupil->enrolled_on > left_on)
+        return streq (pupil->citizen_number, stored->citizen_number)? RB_OK:
+               s_refuse (why, RB_EEXISTS, prefix, "local_id",
+                         "local id '%s' was another child's: enrolled again, a pupil keeps its citizen number",
+                         pupil->local_id);
+    if (p->enrolled_on == 0)
+        pupil->enrolled_on = stored->enrolled_on;   //  "today" then is the day recorded
+    *known = memcmp (pupil, stored, sizeof *stored) == 0;
+    if (*known)
+        return RB_OK;
+    if (left_on)
+        return s_refuse (why, RB_EEXISTS, prefix, "local_id",
+                         "pupil '%s' left on %d: enrol it again from a later date", pupil->local_id,
+                         (int) left_on);
+    return s_refuse (why, RB_EEXISTS, prefix, "local_id", "pupil '%s' is enrolled with other details",
+                     pupil->local_id);
+}
+
 //  Is the pupil enrolled already? *known when the same local id holds the
 //  same content; ALREADY_EXISTS when it holds other content or the citizen
 //  number belongs to another local id.
@@ -281,15 +354,8 @@ s_pupil_known (rb_school_t *self, rb_txn_t *txn, const Regiebus__Pupil *p, const
     s_pupil_t stored;
     *known = false;
     rb_err_t rc = s_pupil_get (self, txn, pupil->local_id, &stored, why);
-    if (rc == RB_OK) {
-        if (p->enrolled_on == 0)
-            pupil->enrolled_on = stored.enrolled_on;    //  "today" then is the day recorded
-        if (memcmp (pupil, &stored, sizeof stored))
-            return s_refuse (why, RB_EEXISTS, prefix, "local_id",
-                             "pupil '%s' is enrolled with other details", pupil->local_id);
-        *known = true;
-        return RB_OK;
-    }
+    if (rc == RB_OK)
+        return s_pupil_again (self, txn, p, prefix, pupil, &stored, known, why);
     if (rc != RB_ENOTFOUND)
         return rc;
     rb_val_t found;
@@ -303,7 +369,8 @@ s_pupil_known (rb_school_t *self, rb_txn_t *txn, const Regiebus__Pupil *p, const
     return RB_OK;
 }
 
-//  Write a new pupil, its fresh attendance state and its case index.
+//  Write a new enrolment: the pupil, its fresh attendance state, its case
+//  index, and no day it left (a pupil enrolled again starts afresh).
 static rb_err_t
 s_pupil_put (rb_school_t *self, rb_txn_t *txn, const s_pupil_t *pupil)
 {
@@ -315,15 +382,21 @@ s_pupil_put (rb_school_t *self, rb_txn_t *txn, const s_pupil_t *pupil)
         rc = s_state_put (self, txn, pupil->local_id, &state);
     if (!rc)
         rc = rb_txn_put (txn, self->cases, rb_val_str (pupil->case_pseudonym), id);
+    if (!rc)
+        rc = rb_txn_del (txn, self->left, id);
     return rc;
 }
 
+//  The enrolment as the home municipality knows it; ended_on 0 while the
+//  pupil is here, else the day it left.
 static rb_err_t
-s_send_enrolment (rb_school_t *self, rb_txn_t *txn, const s_pupil_t *pupil, rb_refusal_t *why)
+s_send_enrolment (rb_school_t *self, rb_txn_t *txn, const s_pupil_t *pupil, int32_t ended_on,
+                  rb_refusal_t *why)
 {
     Regiebus__Enrolment msg = REGIEBUS__ENROLMENT__INIT;
     msg.school_location = (char *) pupil->school_location;
     msg.enrolled_on = pupil->enrolled_on;
+    msg.ended_on = ended_on;
     msg.contact = self->config->contact;
     return s_send (self, txn, pupil, REGIEBUS__EVENT_KIND__ENROLMENT, &msg.base, why);
 }
@@ -341,7 +414,7 @@ rb_school_enrol (rb_school_t *self, rb_txn_t *txn, const Regiebus__Pupil *p, con
     if (!rc && !known && (rc = s_pupil_put (self, txn, &pupil)))
         rb_refuse (why, rc, "", "cannot store pupil '%s'", pupil.local_id);
     if (!rc && !known)
-        rc = s_send_enrolment (self, txn, &pupil, why);
+        rc = s_send_enrolment (self, txn, &pupil, 0, why);
     if (rc)
         return rc;
     snprintf (out->case_pseudonym, sizeof out->case_pseudonym, "%s", pupil.case_pseudonym);
@@ -351,6 +424,59 @@ rb_school_enrol (rb_school_t *self, rb_txn_t *txn, const Regiebus__Pupil *p, con
         rb_log_info ("msg=\"enrolled\" local_id=%s case=%.12s municipality=%s", pupil.local_id,
                      pupil.case_pseudonym, pupil.municipality_node);
     return RB_OK;
+}
+
+
+// ---------------------------------------------------------------------------
+//  Pupils leaving
+
+//  The pupil the call names, the day it leaves (left_on 0: the day it
+//  left before, else today) and *before, the day it left before (0 when
+//  it is still enrolled), which only the same day may repeat.
+static rb_err_t
+s_unenrol_check (rb_school_t *self, rb_txn_t *txn, const Regiebus__UnenrolRequest *q,
+                 const char *prefix, s_pupil_t *pupil, int32_t *left_on, int32_t *before,
+                 rb_refusal_t *why)
+{
+    rb_err_t rc = s_pupil_named (self, txn, q->local_id, prefix, pupil, why);
+    if (rc || (rc = s_left_get (self, txn, pupil->local_id, before, why)))
+        return rc;
+    int32_t today = rb_school_today (self);
+    *left_on = q->left_on? q->left_on: *before? *before: today;
+    if (!rb_calendar_date_valid (*left_on) || *left_on > today)
+        return s_refuse (why, RB_EINVALID, prefix, "left_on", "%d is not a date (YYYYMMDD) up to today, %d",
+                         (int) q->left_on, (int) today);
+    if (*left_on < pupil->enrolled_on)
+        return s_refuse (why, RB_EINVALID, prefix, "left_on", "%d is before enrolment on %d",
+                         (int) *left_on, (int) pupil->enrolled_on);
+    if (*before && *left_on != *before)
+        return s_refuse (why, RB_EEXISTS, prefix, "left_on", "pupil '%s' left on %d", pupil->local_id,
+                         (int) *before);
+    return RB_OK;
+}
+
+rb_err_t
+rb_school_unenrol (rb_school_t *self, rb_txn_t *txn, const Regiebus__UnenrolRequest *request,
+                   const char *prefix, rb_school_unenrolled_t *out, rb_refusal_t *why)
+{
+    s_pupil_t pupil;
+    int32_t left_on, before;
+    memset (out, 0, sizeof *out);
+    rb_err_t rc = s_unenrol_check (self, txn, request, prefix, &pupil, &left_on, &before, why);
+    if (rc)
+        return rc;
+    snprintf (out->case_pseudonym, sizeof out->case_pseudonym, "%s", pupil.case_pseudonym);
+    out->duplicate = before != 0;
+    if (before)
+        return RB_OK;
+    rc = rb_txn_put (txn, self->left, rb_val_str (pupil.local_id), (rb_val_t) { &left_on, sizeof left_on });
+    if (rc)
+        return rb_refuse (why, rc, "", "cannot store that '%s' left", pupil.local_id);
+    rc = s_send_enrolment (self, txn, &pupil, left_on, why);
+    if (!rc)
+        rb_log_info ("msg=\"left\" local_id=%s case=%.12s left_on=%d municipality=%s", pupil.local_id,
+                     pupil.case_pseudonym, (int) left_on, pupil.municipality_node);
+    return rc;
 }
 
 
@@ -441,14 +567,9 @@ s_record_check (rb_school_t *self, rb_txn_t *txn, const Regiebus__AttendanceReco
                 const char *prefix, s_pupil_t *pupil, rb_attendance_record_t *record,
                 rb_refusal_t *why)
 {
-    if (!*r->local_id)
-        return s_refuse (why, RB_EMISSING, prefix, "local_id", "a record names its pupil");
-    rb_err_t rc = strlen (r->local_id) > RB_SCHOOL_LOCAL_ID_MAX? RB_ENOTFOUND:
-                  s_pupil_get (self, txn, r->local_id, pupil, why);
-    if (rc == RB_ENOTFOUND)
-        return s_refuse (why, RB_ENOTFOUND, prefix, "local_id", "no pupil '%.64s' is enrolled",
-                         r->local_id);
-    if (rc)
+    int32_t left_on;
+    rb_err_t rc = s_pupil_named (self, txn, r->local_id, prefix, pupil, why);
+    if (rc || (rc = s_left_get (self, txn, pupil->local_id, &left_on, why)))
         return rc;
     int32_t today = rb_school_today (self);
     if (!rb_calendar_date_valid (r->date))
@@ -459,6 +580,9 @@ s_record_check (rb_school_t *self, rb_txn_t *txn, const Regiebus__AttendanceReco
     if (r->date < pupil->enrolled_on)
         return s_refuse (why, RB_EINVALID, prefix, "date", "%d is before enrolment on %d",
                          (int) r->date, (int) pupil->enrolled_on);
+    if (left_on && r->date > left_on)
+        return s_refuse (why, RB_EINVALID, prefix, "date", "%d is after the pupil left on %d",
+                         (int) r->date, (int) left_on);
     if ((uint32_t) r->reason > RB_ABSENCE_REASON_MAX)
         return s_refuse (why, RB_EINVALID, prefix, "reason", "%d is not a known absence reason (1..%d)",
                          (int) r->reason, RB_ABSENCE_REASON_MAX);
@@ -536,17 +660,21 @@ s_collect_id (rb_val_t key, rb_val_t value, void *arg)
     return 0;
 }
 
-//  Count one pupil present on date unless the day is known already.
+//  Count one pupil present on date unless the day is known already, or
+//  the pupil was not here that day (not yet enrolled, or left before).
 static rb_err_t
 s_close_pupil (rb_school_t *self, rb_txn_t *txn, const char *local_id, int32_t date,
                rb_school_closed_t *out, rb_refusal_t *why)
 {
     s_pupil_t pupil;
     rb_attendance_state_t state;
+    int32_t left_on = 0;
     rb_err_t rc = s_pupil_get (self, txn, local_id, &pupil, why);
     if (rc == RB_ENOTFOUND)
         return s_damaged (why, "school_pupil", local_id);
-    if (rc || pupil.enrolled_on > date)
+    if (!rc)
+        rc = s_left_get (self, txn, local_id, &left_on, why);
+    if (rc || pupil.enrolled_on > date || (left_on && left_on < date))
         return rc;
     if ((rc = s_state_get (self, txn, local_id, &state, why)))
         return rc;
@@ -568,17 +696,7 @@ s_close_pupil (rb_school_t *self, rb_txn_t *txn, const char *local_id, int32_t d
 static rb_err_t
 s_closed_get (rb_school_t *self, rb_txn_t *txn, int32_t *closed, rb_refusal_t *why)
 {
-    rb_val_t found;
-    *closed = 0;
-    rb_err_t rc = rb_txn_get (txn, self->meta, rb_val_str ("closed"), &found);
-    if (rc == RB_ENOTFOUND)
-        return RB_OK;
-    if (rc)
-        return rb_refuse (why, rc, "", "cannot read school_meta");
-    if (found.size != sizeof *closed)
-        return s_damaged (why, "school_meta", "closed");
-    memcpy (closed, found.data, sizeof *closed);
-    return RB_OK;
+    return s_date_get (txn, self->meta, "school_meta", "closed", closed, why);
 }
 
 static rb_err_t

@@ -1,10 +1,12 @@
 /*  rb_school: a school's pupils, their attendance and the signals it raises.
  *
  *  The school daemon's store and the rules around rb_attendance. A pupil
- *  is enrolled once under the school system's local id; the citizen
- *  number, birth date and name stay in this node's store, and only the
- *  case pseudonym, codes, dates and counts go to the pupil's home
- *  municipality. Each attendance record is kept under its idempotency key,
+ *  is enrolled under the school system's local id; the citizen number,
+ *  birth date and name stay in this node's store, and only the case
+ *  pseudonym, codes, dates and counts go to the pupil's home
+ *  municipality. A pupil who leaves keeps its record (notifications about
+ *  its case still name it) with the day it left, after which it has no
+ *  attendance here; it may be enrolled again from a later day. Each attendance record is kept under its idempotency key,
  *  so that a repeat changes nothing, and applied to the pupil's
  *  rb_attendance_state_t; every signal the rules raise becomes an
  *  ABSENCE_SIGNAL event.
@@ -24,6 +26,9 @@
  *    "school_record"  idempotency key -> the record as accepted and the
  *                     signals it raised
  *    "school_meta"    "closed" -> the latest school day closed (int32)
+ *    "school_left"    local_id -> the day the pupil left (int32), only
+ *                     for a pupil who left; the pupil record keeps its
+ *                     layout
  */
 #ifndef RB_SCHOOL_H
 #define RB_SCHOOL_H
@@ -59,10 +64,29 @@ typedef struct {
 //  display_name. The same local id with the same content is a duplicate
 //  and sends nothing (enrolled_on 0 matches the date recorded); other
 //  content, or the same citizen number under another local id, is
-//  ALREADY_EXISTS. A new pupil sends ENROLMENT to its home municipality.
-//  prefix names the pupil in refusals ("pupils[2]").
+//  ALREADY_EXISTS. A pupil who left is enrolled anew when enrolled_on is
+//  after the day it left and the citizen number is the same: a fresh
+//  attendance state, as a new pupil. A new enrolment sends ENROLMENT to
+//  the home municipality. prefix names the pupil in refusals ("pupils[2]").
 rb_err_t rb_school_enrol (rb_school_t *self, rb_txn_t *txn, const Regiebus__Pupil *pupil,
                           const char *prefix, rb_school_enrolled_t *out, rb_refusal_t *why);
+
+//  What a pupil leaving gave.
+typedef struct {
+    char case_pseudonym [65];           //  the pupil's case
+    bool duplicate;                     //  it had left on that day before: nothing changed
+} rb_school_unenrolled_t;
+
+//  The pupil local_id leaves on left_on (0: today; a date up to today and
+//  not before its enrolment, else INVALID_FIELD "left_on"): ENROLMENT with
+//  ended_on = left_on goes to its home municipality, and from then on its
+//  records after left_on are refused and closing a day passes it by. The
+//  pupil's record stays. Leaving again on the same day (or 0) is a
+//  duplicate and sends nothing; on another day ALREADY_EXISTS "left_on".
+//  An unknown pupil is NOT_FOUND "local_id". prefix names the call in
+//  refusals ("unenrol").
+rb_err_t rb_school_unenrol (rb_school_t *self, rb_txn_t *txn, const Regiebus__UnenrolRequest *request,
+                            const char *prefix, rb_school_unenrolled_t *out, rb_refusal_t *why);
 
 //  What recording one attendance record gave.
 typedef struct {
@@ -74,8 +98,8 @@ typedef struct {
 //  Record one attendance record. A key seen before with the same content
 //  gives the first outcome again with duplicate set; with other content
 //  it is IDEMPOTENCY_CONFLICT. Otherwise the pupil must be enrolled
-//  (NOT_FOUND "local_id"), the date a school day neither in the future nor
-//  before enrolment, the reason known; the rules' own refusals come with
+//  (NOT_FOUND "local_id"), the date a school day neither in the future,
+//  before enrolment nor after the day the pupil left, the reason known; the rules' own refusals come with
 //  the field prefixed. Each signal raised goes to the pupil's home
 //  municipality as ABSENCE_SIGNAL.
 rb_err_t rb_school_record (rb_school_t *self, rb_txn_t *txn,
@@ -89,8 +113,9 @@ typedef struct {
 } rb_school_closed_t;
 
 //  Close the school day date (a school day, not in the future; refusals
-//  name "date"): every pupil enrolled by then without a record that day
-//  counts as present, and the episodes that ends are closed.
+//  name "date"): every pupil enrolled by then and not left before, without
+//  a record that day, counts as present, and the episodes that ends are
+//  closed.
 rb_err_t rb_school_close_day (rb_school_t *self, rb_txn_t *txn, int32_t date,
                               rb_school_closed_t *out, rb_refusal_t *why);
 
