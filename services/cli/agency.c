@@ -1,7 +1,7 @@
 /*  agency: the regiebus tool's commands for the agency daemons' calls.
  *
  *  One command per call of agency.proto: a school enrols pupils, records
- *  attendance and closes days; a care provider registers involvement; the
+ *  attendance, closes days and lets pupils leave; a care provider registers involvement; the
  *  parents' portal links parents and passes on their reports; a
  *  municipality shows and changes a case's regie register. Each command
  *  reads its options, fills the call's request, makes the call and says
@@ -270,6 +270,33 @@ rb_cli_close_day (rb_cli_t *cli)
     if (rb_cli_bad (cli))
         return rb_cli_usage (cli);
     return rb_cli_run (cli, REGIEBUS__API_REQUEST__CALL_CLOSE_DAY, &close.base, s_close_day_text, &close.date);
+}
+
+static int
+s_unenrol_text (const Regiebus__ApiReply *reply, void *arg)
+{
+    const Regiebus__UnenrolRequest *unenrol = arg;
+    char date [16];
+    if (reply->unenrol->duplicate)
+        printf ("%s had left the school before: nothing changed (case %s)\n", unenrol->local_id,
+                reply->unenrol->case_pseudonym);
+    else
+        printf ("%s left the school %s%s: case %s, the home municipality is told\n", unenrol->local_id,
+                unenrol->left_on? "on ": "today",
+                unenrol->left_on? rb_cli_date_text (unenrol->left_on, date, sizeof date): "",
+                reply->unenrol->case_pseudonym);
+    return RB_CLI_EXIT_OK;
+}
+
+int
+rb_cli_unenrol (rb_cli_t *cli)
+{
+    Regiebus__UnenrolRequest unenrol = REGIEBUS__UNENROL_REQUEST__INIT;
+    unenrol.local_id = (char *) rb_cli_text (cli, "--pupil", true);
+    unenrol.left_on = rb_cli_date (cli, "--on", false);
+    if (rb_cli_bad (cli))
+        return rb_cli_usage (cli);
+    return rb_cli_run (cli, REGIEBUS__API_REQUEST__CALL_UNENROL, &unenrol.base, s_unenrol_text, &unenrol);
 }
 
 // ---------------------------------------------------------------------------

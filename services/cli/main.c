@@ -46,6 +46,8 @@ static const rb_cli_command_t s_commands [] = {
     { "enrol", rb_cli_enrol, false, 0, "--id= --bsn= --born= --municipality= --location= --since= --name= --json",
       "--id L --bsn N --born YYYYMMDD --municipality CODE [--location X] [--since YYYYMMDD] [--name NAME] [--json]",
       "school: enrol a pupil; prints the case pseudonym and the home municipality's node" },
+    { "unenrol", rb_cli_unenrol, false, 0, "--pupil= --on= --json", "--pupil L [--on YYYYMMDD] [--json]",
+      "school: a pupil leaves the school (its last day, default today); the municipality is told" },
     { "attendance", rb_cli_attendance, false, 0,
       "--key= --pupil= --date= --minutes= --lessons= --present --reason= --file= --json",
       "--key K --pupil L --date YYYYMMDD (--minutes M | --lessons N | --present)\n"
