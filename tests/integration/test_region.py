@@ -19,7 +19,9 @@ what lands in the notification lists of the nodes:
     it (school-b, care and portal hear nothing of school-a's other pupil;
     school-a nothing of school-b's); care, once its involvement ends,
     receives nothing more;
-  - repeating the same attendance records changes nothing anywhere.
+  - repeating the same attendance records changes nothing anywhere;
+  - a pupil leaving her school (unenrol): the municipality takes the
+    school off her case, and the school hears of its own leaving.
 """
 
 import rbtest
@@ -218,6 +220,26 @@ def main(env):
         check_eq(r.notices(node, case_noor), [], "Noor's case at %s" % node)
     for node in ("school-b", "mun-b"):
         check_eq(r.notices(node, case_sanne), [], "Sanne's case at %s" % node)
+
+    log("school-b unenrols Noor: mun-a takes school-b off her case, and school-b hears it")
+    left = r.call("school-b", "unenrol", unenrol=pb.UnenrolRequest(local_id="b-1", left_on=ymd(days[12])))
+    check_eq((left.unenrol.case_pseudonym, left.unenrol.duplicate), (case_noor, False), "Noor's unenrol")
+
+    def noor_holders():
+        reply = r.call("mun-a", "show_case", show_case=pb.ShowCaseRequest(case_pseudonym=case_noor))
+        return [h.actor.node for h in reply.show_case.holders]
+    wait_until(lambda: "school-b" not in noor_holders(), 30, "school-b off Noor's case at mun-a")
+    check_eq(noor_holders(), [], "holders of Noor's case at mun-a after she left school-b")
+    got = wait_until(lambda: [i for i in r.notices("school-b", case_noor)
+                              if i.notification.subject == pb.REGIE_CHANGE
+                              and not i.notification.regie_change.joined] or None,
+                     30, "school-b hears of its own leaving")
+    change = got[0].notification.regie_change
+    check_eq((len(got), got[0].local_name, change.actor.node, change.actor.role, change.reason),
+             (1, "Noor Bakker", "school-b", pb.SCHOOL_MENTOR, "enrolment_ended"),
+             "the REGIE_CHANGE at school-b, named as the school knows the pupil")
+    for node in ("school-a", "care-a", "portal-a", "mun-b"):
+        check_eq(r.notices(node, case_noor), [], "Noor's case at %s after she left school-b" % node)
 
 
 rbtest.run("region", main)
