@@ -284,9 +284,10 @@ bench_region_wait_stamped (bench_region_t *self, const uint64_t *want, int timeo
         while (node->stamps && bench_region_stamped (node) < want [i] && zclock_mono () < deadline)
             zclock_sleep (1);
         if (node->stamps && bench_region_stamped (node) < want [i]) {
-            fprintf (stderr, "bench: %s committed %llu of %llu notifications within %d ms; see %s\n",
-                     node->name, (unsigned long long) bench_region_stamped (node),
-                     (unsigned long long) want [i], timeout_ms, node->child.log);
+            fprintf (stderr, "bench: %s committed %llu of %llu notifications within %d ms"
+                     " (%llu past its stamp table); see %s\n", node->name,
+                     (unsigned long long) bench_region_stamped (node), (unsigned long long) want [i],
+                     timeout_ms, (unsigned long long) atomic_load (&node->stamps->dropped), node->child.log);
             return -1;
         }
     }
