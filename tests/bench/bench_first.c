@@ -166,7 +166,7 @@ s_reply (void *arg, Regiebus__ApiReply *reply, int64_t at_ns)
     if (reply->code != REGIEBUS__ERROR_CODE__OK || n >= self->total
     ||  reply->result_case != REGIEBUS__API_REPLY__RESULT_RECORD_ATTENDANCE
     ||  reply->record_attendance->n_results != 1) {
-        fprintf (stderr, "bench: record_attendance refused: %s on '%s': %s\n",
+        fprintf (stderr, "bench: not the answer to a record_attendance call: %s on '%s': %s\n",
                  rb_errname ((rb_err_t) reply->code), reply->field, reply->message);
         return -1;
     }

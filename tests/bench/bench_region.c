@@ -104,10 +104,12 @@ s_prepare (bench_region_t *self, const char *parent, const char *name, const ben
             return -1;
         }
     }
+    //  The school's dates are local dates: this process has its time zone.
     rb_calendar_t *calendar = rb_calendar_new ();
     int32_t today = rb_calendar_date_at (zclock_time ());
-    self->date = calendar && rb_calendar_is_school_day (calendar, today)?
-        today: rb_calendar_previous_school_day (calendar, today);
+    if (calendar)
+        self->date = rb_calendar_is_school_day (calendar, today)?
+            today: rb_calendar_previous_school_day (calendar, today);
     self->enrolled_on = rb_calendar_add_days (self->date, -28);
     rb_calendar_destroy (&calendar);
     return self->date && self->enrolled_on? 0: -1;
@@ -179,16 +181,8 @@ void
 bench_region_destroy (bench_region_t *self)
 {
     for (int i = 0; i < self->count; i++)
-        bench_stamps_destroy (&self->nodes [i].stamps, self->nodes [i].stamps_name);
-}
-
-bench_node_t *
-bench_region_node (bench_region_t *self, const char *name)
-{
-    for (int i = 0; i < self->count; i++)
-        if (streq (self->nodes [i].name, name))
-            return &self->nodes [i];
-    return NULL;
+        if (self->nodes [i].role == BENCH_HOLDER)
+            bench_stamps_destroy (&self->nodes [i].stamps, self->nodes [i].stamps_name);
 }
 
 Regiebus__ApiReply *

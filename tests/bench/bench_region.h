@@ -64,9 +64,6 @@ int bench_region_stop (bench_region_t *self);
 //  Free the holders' stamp tables, which stay readable after the stop.
 void bench_region_destroy (bench_region_t *self);
 
-//  The node of that name; NULL when there is none.
-bench_node_t *bench_region_node (bench_region_t *self, const char *name);
-
 //  Make one call on node's API: the reply when OK, else NULL and a line
 //  on stderr naming the refusal. Free with rb_wire_free.
 Regiebus__ApiReply *bench_region_call (bench_node_t *node, Regiebus__ApiRequest__CallCase call,
