@@ -482,6 +482,9 @@ static bool
 s_valid (const bench_opts_t *o)
 {
     double absences = (o->warmup_seconds + o->latency_seconds) * (double) o->rate;
+    if (o->run_first_absence && absences > (double) o->pupils)
+        fprintf (stderr, "bench: %.0f absences need as many pupils, not %llu (--pupils)\n", absences,
+                 (unsigned long long) o->pupils);
     return o->events > 0 && o->per_request > 0 && o->per_request <= 10000 && o->in_flight >= 1
         && o->in_flight <= 1000 && o->seconds > 0 && o->rate > 0 && o->rate <= 100000
         && o->latency_seconds > 0 && o->warmup_seconds >= 0 && o->raw_seconds > 0
