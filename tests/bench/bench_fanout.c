@@ -225,8 +225,12 @@ bench_fanout (const bench_opts_t *opts, const char *dir, bench_fanout_t *out)
         rc = s_stream (&region, opts, &accepted_ns);
     if (!rc) {
         int64_t after = bench_region_counter (&region.nodes [0], "notifications_received");
-        rc = after - local == (int64_t) opts->signals? 0: -1;
         out->local = (uint64_t) (after - local);
+        if (out->local != opts->signals) {
+            fprintf (stderr, "bench: %s stored %llu notices for leerplicht, not %llu\n", region.nodes [0].name,
+                     (unsigned long long) out->local, (unsigned long long) opts->signals);
+            rc = -1;
+        }
     }
     if (bench_region_stop (&region))
         rc = -1;
