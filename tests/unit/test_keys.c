@@ -296,7 +296,7 @@ s_test_allowlist (void)
         rb_peer_config_t *peer = &config->peers [config->peer_count++];
         snprintf (peer->name, sizeof peer->name, "%s", name);
         snprintf (peer->endpoint, sizeof peer->endpoint, "tcp://127.0.0.1:%d", 7300 + i);
-        snprintf (peer->public_key, sizeof peer->public_key, "%s", own [i]);
+        memcpy (peer->public_key, own [i], sizeof peer->public_key);
     }
     rb_refusal_clear (&r);
     CHECK_INT (rb_keys_write_allowlist (config, "allow", NULL, &r), RB_OK);
