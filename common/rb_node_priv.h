@@ -81,6 +81,8 @@ struct _rb_node_t {
     rb_node_label_fn *label_fn; //  local names of cases for listings
     void *label_arg;
     zlistx_t *daemon_counters;  //  rb_daemon_counter_t, in creation order
+    uint8_t id_pool [4096];     //  random bytes for new event ids
+    size_t id_pool_used;        //  bytes of it given out
 };
 
 //  Run fn on a fresh child of the group transaction and commit or drop it;
