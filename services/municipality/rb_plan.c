@@ -350,6 +350,33 @@ s_owner_holds (rb_plan_register_t *self, rb_txn_t *txn, const char *pseudonym,
     return rc;
 }
 
+//  Check that a new plan fits the case: the case exists, the owner holds
+//  its role on it, and it has room for one more plan, whose id is *id.
+static rb_err_t
+s_check_case (rb_plan_register_t *self, rb_txn_t *txn, const char *pseudonym,
+              const rb_actor_t *owner, uint32_t *id, rb_refusal_t *refusal)
+{
+    if (!rb_regie_case_exists (self->regie, txn, pseudonym))
+        return rb_refuse (refusal, RB_ENOTFOUND, "case", "no case %.12s... in the register",
+                          pseudonym);
+    bool holds;
+    s_collect_t c = { .out = NULL };
+    rb_err_t rc = s_owner_holds (self, txn, pseudonym, owner, &holds);
+    if (!rc)
+        rc = s_scan (self, txn, pseudonym, &c);
+    if (rc)
+        return s_store_error (rc, refusal);
+    if (!holds)
+        return rb_refuse (refusal, RB_EPRECONDITION, "owner",
+                          "owner %s (role %d) holds no such role on the case",
+                          owner->node, (int) owner->role);
+    if (c.count >= RB_PLAN_MAX_PER_CASE)
+        return rb_refuse (refusal, RB_ETOOLARGE, "plans", "the case has %d plans already",
+                          RB_PLAN_MAX_PER_CASE);
+    *id = c.last_id + 1;
+    return RB_OK;
+}
+
 //  Read the plan a call names and check it may change today.
 static rb_err_t
 s_open_plan (rb_plan_register_t *self, rb_txn_t *txn, const char *pseudonym, uint32_t plan_id,
@@ -465,27 +492,14 @@ rb_plan_register (rb_plan_register_t *self, rb_txn_t *txn, const char *pseudonym
         rc = s_check_spec (spec, today, refusal);
     if (rc)
         return rc;
-    if (!rb_regie_case_exists (self->regie, txn, pseudonym))
-        return rb_refuse (refusal, RB_ENOTFOUND, "case", "no case %.12s... in the register",
-                          pseudonym);
-    bool holds;
-    s_collect_t c = { .out = NULL };
-    rc = s_owner_holds (self, txn, pseudonym, &spec->owner, &holds);
-    if (!rc)
-        rc = s_scan (self, txn, pseudonym, &c);
+    uint32_t id;
+    rc = s_check_case (self, txn, pseudonym, &spec->owner, &id, refusal);
     if (rc)
-        return s_store_error (rc, refusal);
-    if (!holds)
-        return rb_refuse (refusal, RB_EPRECONDITION, "owner",
-                          "owner %s (role %d) holds no such role on the case",
-                          spec->owner.node, (int) spec->owner.role);
-    if (c.count >= RB_PLAN_MAX_PER_CASE)
-        return rb_refuse (refusal, RB_ETOOLARGE, "plans", "the case has %d plans already",
-                          RB_PLAN_MAX_PER_CASE);
+        return rc;
     //  Everything checked: write.
     rb_plan_t plan;
     memset (&plan, 0, sizeof plan);
-    plan.id = c.last_id + 1;
+    plan.id = id;
     plan.type = spec->type;
     plan.owner = spec->owner;
     plan.created_on = today;
