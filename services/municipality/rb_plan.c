@@ -492,7 +492,7 @@ rb_plan_register (rb_plan_register_t *self, rb_txn_t *txn, const char *pseudonym
         rc = s_check_spec (spec, today, refusal);
     if (rc)
         return rc;
-    uint32_t id;
+    uint32_t id = 0;
     rc = s_check_case (self, txn, pseudonym, &spec->owner, &id, refusal);
     if (rc)
         return rc;
