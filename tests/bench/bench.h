@@ -18,6 +18,9 @@
  *             regie holder, at a fixed rate over many pupils
  *             (bench_first.c), and the notifications per second one case
  *             with eight holders fans out to (bench_fanout.c)
+ *    timers   one store with 1,000,000 durable timers set and 10,000 due:
+ *             the due scan, and the scan with firing them all in one
+ *             commit (bench_timers.c)
  *
  *  For the link, node A is a child process (the regiebus-node binary) and
  *  node B runs in this process on its own thread so that its handler and
@@ -47,6 +50,7 @@ typedef struct {
     bool run_latency;           //  latency at a fixed rate
     bool run_first_absence;     //  region: first absence latency
     bool run_fanout;            //  region: fan-out rate of one case
+    bool run_timers;            //  durable timers: the due scan and firing
     const char *dir;            //  parent of the run's temporary directory
     bool keep;                  //  keep the temporary directory
     const char *node_bin;       //  regiebus-node, run as node A
@@ -70,6 +74,9 @@ typedef struct {
     //  region
     uint64_t pupils;            //  enrolled before the first absences
     uint64_t signals;           //  fan-out: absence signals on the one case
+    //  timers
+    uint64_t timers;            //  set, due over the coming year
+    uint64_t timers_due;        //  set besides them, due now
     //  extra node settings, applied to both nodes
     const char *sets [BENCH_MAX_SETS];
     int set_count;
@@ -145,6 +152,22 @@ typedef struct {
     double holders_cpu_seconds; //  every holder process, start to exit
 } bench_fanout_t;
 
+//  Results of the timers run.
+typedef struct {
+    bool ran;                   //  false: failed or not run
+    uint64_t set;               //  timers due later
+    uint64_t due;               //  timers due now
+    double setup_seconds;       //  setting them all, 10,000 per commit
+    double store_mb;            //  the store's size after setting them
+    uint64_t scanned;           //  timers one due scan visited
+    double scan_ms;             //  one read-only due scan, median
+    double scan_max_ms;         //  the slowest of them
+    uint64_t fired;             //  timers fired in one transaction
+    double fire_ms;             //  begin, scan, fire each, commit held
+    double fire_commit_ms;      //  of which the commit
+    double after_ms;            //  a due scan after the firing (finds none)
+} bench_timers_t;
+
 //  Monotonic clock in nanoseconds.
 int64_t bench_now_ns (void);
 
@@ -187,6 +210,11 @@ int bench_link_latency (const bench_opts_t *opts, const char *dir, bench_latency
 
 int bench_first_absence (const bench_opts_t *opts, const char *dir, bench_first_absence_t *out);
 int bench_fanout (const bench_opts_t *opts, const char *dir, bench_fanout_t *out);
+
+// ---------------------------------------------------------------------------
+//  Durable timers (bench_timers.c): a fresh store in dir. 0 on success.
+
+int bench_timers (const bench_opts_t *opts, const char *dir, bench_timers_t *out);
 
 //  The child's side of a holder node (bench_holder.c): argv is
 //  `regiebus-bench --holder STAMPS -c CONFIG [--set ...]`.

@@ -38,6 +38,7 @@
 #define S_TARGET_P99_US 5000.0      //  p99 at 1,000 events/s
 #define S_TARGET_FIRST_P99_US 10000.0   //  first absence p99 at 1,000 absences/s
 #define S_TARGET_FANOUT 50000.0     //  notifications/s of one case
+#define S_TARGET_TIMERS_MS 100.0    //  the due scan of 10,000 among 1,000,000
 
 //  Everything measured in this run; a negative rate means not measured.
 typedef struct {
@@ -54,6 +55,7 @@ typedef struct {
     bench_fanout_t fanout;
     double lmdb_fanout;             //  records/s at the holders' mean batch size
     size_t fanout_batch;            //  that batch size, 0 when unknown
+    bench_timers_t timers;
     double load_start, load_end;    //  1-minute load average before and after
 } s_results_t;
 
@@ -66,7 +68,8 @@ s_usage (FILE *to)
         "usage: regiebus-bench [options]\n"
         "  --smoke               tiny counts: only checks that everything runs\n"
         "  --only LIST           comma-separated parts: raw, throughput, latency, first-absence,\n"
-        "                        fan-out; region means the last two (default all)\n"
+        "                        fan-out, timers; region means first-absence and fan-out\n"
+        "                        (default all)\n"
         "  --dir DIR             where the temporary directory goes (default $TMPDIR or /tmp)\n"
         "  --keep                keep the temporary directory (the nodes' logs are in it)\n"
         "  --node PATH           regiebus-node binary for node A (default %s)\n"
@@ -81,6 +84,8 @@ s_usage (FILE *to)
         "  --latency-seconds S   latency runs: seconds counted (default 10)\n"
         "  --pupils N            first absence: pupils enrolled beforehand (default 20000)\n"
         "  --signals N           fan-out: absence signals on the one case (default 25000)\n"
+        "  --timers N            timers: set due over the coming year (default 1000000)\n"
+        "  --timers-due N        timers: set due now besides them (default 10000)\n"
         "  --raw-seconds S       time bound of each raw measurement (default 3)\n"
         "  --set SECTION/KEY=V   setting for every node, e.g. link/batch_events=1024\n",
         RB_BENCH_NODE_BIN, RB_BENCH_SCHOOL_BIN, RB_BENCH_MUNICIPALITY_BIN);
@@ -309,6 +314,38 @@ s_print_region (const bench_opts_t *o, const s_results_t *r)
 }
 
 static void
+s_print_timers (const bench_opts_t *o, const s_results_t *r)
+{
+    const bench_timers_t *t = &r->timers;
+    char what [200], a [32], b [32], measured [96], limit [128], c [32];
+    snprintf (what, sizeof what, "timers: due scan, %s due among %s set, read-only",
+              s_num (a, sizeof a, (double) o->timers_due),
+              s_num (b, sizeof b, (double) (o->timers + o->timers_due)));
+    if (t->ran)
+        snprintf (measured, sizeof measured, "%.2f ms (median of 5, slowest %.2f ms)", t->scan_ms,
+                  t->scan_max_ms);
+    else
+        snprintf (measured, sizeof measured, "not measured");
+    snprintf (limit, sizeof limit, "target: %.0f ms", S_TARGET_TIMERS_MS);
+    s_row (what, measured, limit, t->ran? s_fraction (c, sizeof c, t->scan_ms, S_TARGET_TIMERS_MS): "");
+
+    //  Firing is two deletes per timer: what raw LMDB takes for as many
+    //  records at 1,000 per commit.
+    double records = 2.0 * (double) o->timers_due;
+    snprintf (what, sizeof what, "timers: scan and fire all %s due (%s deletes), one commit",
+              s_num (a, sizeof a, (double) o->timers_due), s_num (b, sizeof b, records));
+    if (t->ran)
+        snprintf (measured, sizeof measured, "%.2f ms (commit %.2f ms)", t->fire_ms, t->fire_commit_ms);
+    double raw_ms = r->lmdb [2] > 0? records / r->lmdb [2] * 1000.0: -1;
+    if (raw_ms > 0)
+        snprintf (limit, sizeof limit, "LMDB 1,000/commit: %s rec/s, %.2f ms for as many records",
+                  s_num (a, sizeof a, r->lmdb [2]), raw_ms);
+    else
+        snprintf (limit, sizeof limit, "LMDB 1,000/commit: not measured (--only raw,timers)");
+    s_row (what, measured, limit, t->ran && raw_ms > 0? s_times (c, sizeof c, t->fire_ms, raw_ms): "");
+}
+
+static void
 s_details_link (const bench_opts_t *o, const s_results_t *r)
 {
     char a [32], b [32], c [32];
@@ -386,7 +423,7 @@ s_details_region (const bench_opts_t *o, const s_results_t *r)
 static void
 s_targets (const bench_opts_t *o, const s_results_t *r)
 {
-    char a [32];
+    char a [32], b [32];
     if (o->run_throughput && r->throughput.ran)
         printf ("target: >= 100,000 events/s through one durable link: %s events/s (%s)\n",
                 s_num (a, sizeof a, r->throughput.rate), r->throughput.rate >= S_TARGET_RATE? "met": "MISSED");
@@ -398,6 +435,10 @@ s_targets (const bench_opts_t *o, const s_results_t *r)
         printf ("target: first absence p99 < 10 ms at 1,000 absences/s: %.2f ms at %s absences/s (%s)\n",
                 r->first.latency.p99 / 1000.0, s_num (a, sizeof a, (double) o->rate),
                 r->first.latency.p99 < S_TARGET_FIRST_P99_US? "met": "MISSED");
+    if (o->run_timers && r->timers.ran)
+        printf ("target: due scan of 10,000 due among 1,000,000 < 100 ms: %.2f ms for %s among %s (%s)\n",
+                r->timers.scan_ms, s_num (a, sizeof a, (double) o->timers_due),
+                s_num (b, sizeof b, (double) o->timers), r->timers.scan_ms < S_TARGET_TIMERS_MS? "met": "MISSED");
     if (o->run_fanout && r->fanout.ran)
         printf ("target: fan-out >= 50,000 notifications/s: %s notifications/s (%s)\n",
                 s_num (a, sizeof a, r->fanout.rate), r->fanout.rate >= S_TARGET_FANOUT? "met": "MISSED");
@@ -426,9 +467,20 @@ s_print (const bench_opts_t *o, const s_results_t *r, const char *dir)
         s_latency_rows (what, r->latency.ran, &r->latency.latency, r);
     }
     s_print_region (o, r);
+    if (o->run_timers)
+        s_print_timers (o, r);
     printf ("\n");
     s_details_link (o, r);
     s_details_region (o, r);
+    if (o->run_timers && r->timers.ran) {
+        const bench_timers_t *t = &r->timers;
+        char a [32], b [32];
+        printf ("timers: %s set in %.1f s (%s timers/s, 10,000 per commit), store %.0f MB;"
+                " a due scan after the firing found none in %.3f ms\n",
+                s_num (a, sizeof a, (double) (t->set + t->due)), t->setup_seconds,
+                s_num (b, sizeof b, (double) (t->set + t->due) / t->setup_seconds), t->store_mb,
+                t->after_ms);
+    }
     if (o->smoke)
         return;     //  tiny counts: the targets mean nothing here
     s_targets (o, r);
@@ -444,6 +496,7 @@ static void
 s_defaults (bench_opts_t *o)
 {
     o->run_raw = o->run_throughput = o->run_latency = o->run_first_absence = o->run_fanout = true;
+    o->run_timers = true;
     o->dir = getenv ("TMPDIR") && *getenv ("TMPDIR")? getenv ("TMPDIR"): "/tmp";
     o->node_bin = RB_BENCH_NODE_BIN;
     o->school_bin = RB_BENCH_SCHOOL_BIN;
@@ -462,6 +515,8 @@ s_defaults (bench_opts_t *o)
     o->latency_seconds = o->smoke? 0.3: 10;
     o->pupils = o->smoke? 500: 20000;
     o->signals = o->smoke? 200: 25000;
+    o->timers = o->smoke? 2000: 1000000;
+    o->timers_due = o->smoke? 200: 10000;
 }
 
 //  The parts --only names; false when it names none.
@@ -474,7 +529,9 @@ s_only (bench_opts_t *o, const char *only)
     o->run_latency = strstr (only, "latency") != NULL;
     o->run_first_absence = region || strstr (only, "first-absence") != NULL;
     o->run_fanout = region || strstr (only, "fan-out") != NULL;
-    return o->run_raw || o->run_throughput || o->run_latency || o->run_first_absence || o->run_fanout;
+    o->run_timers = strstr (only, "timers") != NULL;
+    return o->run_raw || o->run_throughput || o->run_latency || o->run_first_absence || o->run_fanout
+        || o->run_timers;
 }
 
 //  The counts must make sense: a first absence per pupil, bounded runs.
@@ -490,6 +547,7 @@ s_valid (const bench_opts_t *o)
         && o->latency_seconds > 0 && o->warmup_seconds >= 0 && o->raw_seconds > 0
         && o->events <= 100000000 && o->latency_seconds * (double) o->rate <= 10000000
         && o->pupils <= 1000000 && o->signals > 0 && o->signals <= 10000000
+        && o->timers_due > 0 && o->timers_due <= o->timers && o->timers <= 20000000
         && (!o->run_first_absence || absences <= (double) o->pupils);
 }
 
@@ -537,6 +595,12 @@ s_parse (bench_opts_t *o, int argc, char *argv [])
         else
         if (OPT ("--signals"))
             o->signals = strtoull (value, NULL, 10);
+        else
+        if (OPT ("--timers"))
+            o->timers = strtoull (value, NULL, 10);
+        else
+        if (OPT ("--timers-due"))
+            o->timers_due = strtoull (value, NULL, 10);
         else
         if (OPT ("--events"))
             o->events = strtoull (value, NULL, 10);
@@ -664,6 +728,11 @@ main (int argc, char *argv [])
         if (r.fanout.ran && opts.run_raw)
             failed += s_lmdb_at (&opts, dir, r.fanout.holder_mean_batch, "the holders' batch", &r.fanout_batch,
                                  &r.lmdb_fanout);
+    }
+    if (opts.run_timers) {
+        fprintf (stderr, "bench: timers, %llu set and %llu due ...\n", (unsigned long long) opts.timers,
+                 (unsigned long long) opts.timers_due);
+        failed += bench_timers (&opts, dir, &r.timers) != 0;
     }
     r.load_end = s_load ();
     s_print (&opts, &r, dir);
