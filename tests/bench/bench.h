@@ -165,6 +165,7 @@ typedef struct {
     uint64_t fired;             //  timers fired in one transaction
     double fire_ms;             //  begin, scan, fire each, commit held
     double fire_commit_ms;      //  of which the commit
+    double fire_commit_mb;      //  what that commit wrote
     double after_ms;            //  a due scan after the firing (finds none)
 } bench_timers_t;
 

@@ -335,7 +335,8 @@ s_print_timers (const bench_opts_t *o, const s_results_t *r)
     snprintf (what, sizeof what, "timers: scan and fire all %s due (%s deletes), one commit",
               s_num (a, sizeof a, (double) o->timers_due), s_num (b, sizeof b, records));
     if (t->ran)
-        snprintf (measured, sizeof measured, "%.2f ms (commit %.2f ms)", t->fire_ms, t->fire_commit_ms);
+        snprintf (measured, sizeof measured, "%.2f ms (commit %.2f ms, %.1f MB written)", t->fire_ms,
+                  t->fire_commit_ms, t->fire_commit_mb);
     double raw_ms = r->lmdb [2] > 0? records / r->lmdb [2] * 1000.0: -1;
     if (raw_ms > 0)
         snprintf (limit, sizeof limit, "LMDB 1,000/commit: %s rec/s, %.2f ms for as many records",
