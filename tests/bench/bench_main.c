@@ -7,9 +7,9 @@
  *  then LMDB once more at the batch size node B actually committed in the
  *  throughput run, then the latency at a fixed rate; then the region: the
  *  first absence latency, the fan-out rate and LMDB once more at the
- *  holders' batch size. Every figure of the table comes from this one run.
- *  The exit code says whether everything asked for ran (0) or something
- *  failed (1); it never judges the speed.
+ *  holders' batch size; last the durable timers. Every figure of the
+ *  table comes from this one run. The exit code says whether everything
+ *  asked for ran (0) or something failed (1); it never judges the speed.
  */
 #include "bench.h"
 #include <errno.h>
