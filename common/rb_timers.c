@@ -118,16 +118,18 @@ rb_timers_set (rb_timers_t *self, rb_txn_t *txn, const char *id, int64_t due_ms,
     if (due_ms <= 0)
         return rb_refuse (r, RB_EINVALID, "due_ms", "due_ms must be positive, not %lld",
                           (long long) due_ms);
-    if (size > RB_TIMER_PAYLOAD_MAX || (size && !payload))
+    if (size > RB_TIMER_PAYLOAD_MAX)
         return rb_refuse (r, RB_ETOOLARGE, "payload", "payload has %zu bytes, at most %d",
                           size, RB_TIMER_PAYLOAD_MAX);
+    if (size && !payload)
+        return rb_refuse (r, RB_EMISSING, "payload", "payload of %zu bytes is missing", size);
     int64_t old_ms = 0;
     rc = s_due_of (self, txn, id, &old_ms);
     if (rc && rc != RB_ENOTFOUND)
         return rb_refuse (r, rc, NULL, "cannot read timer '%s'", id);
 
-    //  Put the new key before deleting the old one: a payload that was
-    //  read from the old record is then still there to be copied.
+    //  The old key goes only when the due time moved: at the same due
+    //  time the put has replaced its payload already.
     uint8_t key [S_KEY_MAX], due [8];
     size_t key_size = s_due_key (key, due_ms, id);
     rb_u64_put (due, (uint64_t) due_ms);

@@ -66,6 +66,8 @@ void rb_timers_destroy (rb_timers_t **self_p);
 //                            ASCII letters, digits and . _ - / :
 //    RB_EINVALID  "due_ms"   0 or negative
 //    RB_ETOOLARGE "payload"  more than 1024 bytes
+//    RB_EMISSING  "payload"  NULL with a size
+//  The payload must not point into the store (copy what get showed first).
 rb_err_t rb_timers_set (rb_timers_t *self, rb_txn_t *txn, const char *id, int64_t due_ms,
                         const void *payload, size_t size, rb_refusal_t *refusal);
 
@@ -91,7 +93,7 @@ rb_err_t rb_timers_get (rb_timers_t *self, rb_txn_t *txn, const char *id, rb_tim
 //  The payload shown is a copy valid during that visit only. A timer the
 //  visitor sets again, due at now_ms or before and after the current one,
 //  is visited again in the same call; the limit bounds that. RB_ESTORE for
-//  a damaged record.
+//  a damaged record, RB_EINVALID for an after without id or due time.
 rb_err_t rb_timers_due (rb_timers_t *self, rb_txn_t *txn, int64_t now_ms, const rb_timer_t *after,
                         size_t limit, rb_timer_visit_fn *visit, void *arg);
 
