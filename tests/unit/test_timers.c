@@ -321,6 +321,11 @@ s_test_refusals (void)
     big [sizeof big - 1] = 0;
     CHECK_INT (s_set ("ok", 100, big, &r), RB_ETOOLARGE);
     CHECK_REFUSAL (&r, RB_ETOOLARGE, "payload");
+    rb_txn_t *txn;
+    CHECK_INT (rb_txn_begin (s_store, true, &txn), RB_OK);
+    CHECK_INT (rb_timers_set (s_timers, txn, "ok", 100, NULL, 3, &r), RB_EMISSING);
+    CHECK_REFUSAL (&r, RB_EMISSING, "payload");
+    rb_txn_destroy (&txn);
     big [RB_TIMER_PAYLOAD_MAX] = 0;     //  exactly 1 KiB is fine
     CHECK_INT (s_set ("big", 100, big, &r), RB_OK);
     CHECK_INT (s_due_of ("ok", NULL, 0), 0);
@@ -331,7 +336,6 @@ s_test_refusals (void)
     CHECK_INT (s_due_of ("c", payload, sizeof payload), 800);
     CHECK_STR (payload, "again");
 
-    rb_txn_t *txn;
     rb_timer_t timer;
     CHECK_INT (rb_txn_begin (s_store, true, &txn), RB_OK);
     CHECK_INT (rb_timers_cancel (s_timers, txn, "", NULL, &r), RB_EINVALID);
