@@ -134,6 +134,10 @@ rb_node_open (const rb_config_t *config, rb_refusal_t *r)
     if (!r->code) {
         self->links = calloc (config->peer_count + 1, sizeof *self->links);
         self->assigned = calloc (config->peer_count + 1, sizeof *self->assigned);
+        self->assigned_batch = calloc (config->peer_count + 1, sizeof *self->assigned);
+        self->assigned_saved = calloc (config->peer_count + 1, sizeof *self->assigned);
+        if (!self->assigned || !self->assigned_batch || !self->assigned_saved)
+            rb_refuse (r, RB_EINTERNAL, NULL, "out of memory");
         for (int i = 0; i < config->peer_count && !r->code; i++) {
             self->links [i] = rb_link_new (&config->peers [i], config, self->cert, self->outbox);
             if (!self->links [i])
@@ -180,6 +184,8 @@ rb_node_destroy (rb_node_t **self_p)
         rb_link_destroy (&self->links [i]);
     free (self->links);
     free (self->assigned);
+    free (self->assigned_batch);
+    free (self->assigned_saved);
     if (self->pending) {
         rb_api_fail_pending (self, RB_EINTERNAL, "node stopping");
         zlist_destroy (&self->pending);
@@ -242,14 +248,10 @@ s_handle_envelope (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg, rb_ref
     if (!self->handler)
         return RB_OK;
     size_t size = (self->link_count + 1) * sizeof *self->assigned;
-    uint64_t *before = malloc (size);
-    if (!before)
-        return RB_EINTERNAL;
-    memcpy (before, self->assigned, size);
+    memcpy (self->assigned_saved, self->assigned, size);
     rb_err_t rc = self->handler (txn, e, self->handler_arg, why);
     if (rc)
-        memcpy (self->assigned, before, size);
-    free (before);
+        memcpy (self->assigned, self->assigned_saved, size);
     return rc;
 }
 
@@ -356,16 +358,13 @@ rb_err_t
 rb_node_in_child (rb_node_t *self, rb_node_child_fn *fn, void *arg, rb_refusal_t *why)
 {
     size_t size = (self->link_count + 1) * sizeof *self->assigned;
-    uint64_t *before = malloc (size);
     rb_txn_t *child = NULL;
-    rb_err_t rc = before? rb_node_txn (self): RB_EINTERNAL;
+    rb_err_t rc = rb_node_txn (self);
     if (!rc)
         rc = rb_txn_child (self->txn, &child);
-    if (rc) {
-        free (before);
+    if (rc)
         return rb_refuse (why, rc, "", "cannot begin: %s", rb_store_errmsg (self->store));
-    }
-    memcpy (before, self->assigned, size);
+    memcpy (self->assigned_saved, self->assigned, size);
     rc = fn (self, child, arg, why);
     if (rc && !why->code)
         rb_refuse (why, rc, "", "%s", rb_strerror (rc));
@@ -373,11 +372,10 @@ rb_node_in_child (rb_node_t *self, rb_node_child_fn *fn, void *arg, rb_refusal_t
         rb_refuse (why, rc, "", "%s", rb_store_errmsg (self->store));
     rb_txn_destroy (&child);
     if (rc) {
-        memcpy (self->assigned, before, size);
+        memcpy (self->assigned, self->assigned_saved, size);
         if (rc == RB_EFULL)
             self->store_nudge = true;
     }
-    free (before);
     return rc;
 }
 
@@ -563,18 +561,16 @@ s_apply_batch (rb_node_t *self, int index, const Regiebus__Batch *batch)
 {
     rb_link_t *link = self->links [index];
     size_t size = (self->link_count + 1) * sizeof *self->assigned;
-    uint64_t *assigned = malloc (size);
-    rb_err_t rc = assigned? rb_node_txn (self): RB_EINTERNAL;
+    rb_err_t rc = rb_node_txn (self);
     if (!rc)
-        memcpy (assigned, self->assigned, size);
+        memcpy (self->assigned_batch, self->assigned, size);
     rb_batch_result_t result;
     s_refusal_ctx_t ctx = { self, index };
     if (!rc)
         rc = rb_inbox_apply (self->inbox, self->txn, rb_link_name (link), batch,
                              s_on_envelope_refused, &ctx, &result);
-    if (rc && assigned)     //  What handlers emitted for this batch went with it.
-        memcpy (self->assigned, assigned, size);
-    free (assigned);
+    if (rc)                 //  What handlers emitted for this batch went with it.
+        memcpy (self->assigned, self->assigned_batch, size);
     if (rc) {
         //  Not applied, not acknowledged: the sender will send it again.
         self->counters.link_refused [rc]++;

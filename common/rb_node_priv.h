@@ -59,6 +59,9 @@ struct _rb_node_t {
     rb_link_t **links;          //  one per configured peer
     int link_count;
     uint64_t *assigned;         //  per link: seq assigned in the open commit
+    uint64_t *assigned_batch;   //  its copy before an inbound batch, to put back if it fails
+    uint64_t *assigned_saved;   //  its copy before one envelope's handler or one child (a call,
+                                //  a tick), to put back when that is refused; these never nest
     zlist_t *pending;           //  rb_pending_t waiting for the commit
     zlist_t *refusals;          //  (link index, frame) pairs sent after commit
     rb_txn_t *txn;              //  the open group transaction, NULL if none
