@@ -350,7 +350,6 @@ s_status (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
     COUNT ("link_duplicates", k->link_duplicates);
     COUNT ("link_gaps", k->link_gaps);
     COUNT ("auth_failures", k->auth_failures);
-    COUNT ("notifications_received", k->notifications_received);
     COUNT ("notifications_new", notices_new);
     COUNT ("notifications_acked", notices_acked);
     for (int e = 1; e < RB_ERR_COUNT; e++) {

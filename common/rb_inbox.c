@@ -10,6 +10,8 @@ struct _rb_inbox_t {
     size_t max_payload;             //  largest payload accepted
     rb_inbox_handler_fn *handler;   //  optional per-envelope hook
     void *handler_arg;              //  its argument
+    rb_inbox_restart_fn *restart;   //  told when a pass is abandoned
+    void *restart_arg;
 };
 
 static size_t
@@ -44,6 +46,13 @@ rb_inbox_destroy (rb_inbox_t **self_p)
         free (*self_p);
         *self_p = NULL;
     }
+}
+
+void
+rb_inbox_set_restart (rb_inbox_t *self, rb_inbox_restart_fn *restart, void *arg)
+{
+    self->restart = restart;
+    self->restart_arg = arg;
 }
 
 void
@@ -243,6 +252,8 @@ rb_inbox_apply (rb_inbox_t *self, rb_txn_t *txn, const char *origin, const Regie
             rc = s_apply_pass (self, child, origin, batch, &forced, &refused, &retry, result);
         if (!rc && retry.seq) {
             rb_txn_destroy (&child);
+            if (self->restart)
+                self->restart (self->restart_arg);
             rc = s_refused_add (&forced, retry.seq, &retry.why);
             if (!rc)
                 continue;

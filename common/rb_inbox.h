@@ -43,6 +43,11 @@ typedef void (rb_inbox_refused_fn) (uint64_t seq, const rb_refusal_t *why, void 
 typedef rb_err_t (rb_inbox_handler_fn) (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg,
                                         rb_refusal_t *why);
 
+//  Called when a pass over a batch is abandoned to be applied again (a
+//  handler refused an envelope): whatever the handler did outside txn in
+//  that pass, such as counting, is to be forgotten.
+typedef void (rb_inbox_restart_fn) (void *arg);
+
 //  Open the inbox tables. The store must outlive the inbox.
 rb_inbox_t *rb_inbox_new (rb_store_t *store, const char *self_name, size_t max_payload);
 
@@ -51,6 +56,9 @@ void rb_inbox_destroy (rb_inbox_t **self_p);
 
 //  Set the handler for accepted envelopes (NULL for none).
 void rb_inbox_set_handler (rb_inbox_t *self, rb_inbox_handler_fn *handler, void *arg);
+
+//  Set what to tell when a pass is abandoned (NULL for nobody).
+void rb_inbox_set_restart (rb_inbox_t *self, rb_inbox_restart_fn *restart, void *arg);
 
 //  Highest processed seq from origin, 0 when none.
 rb_err_t rb_inbox_last (rb_inbox_t *self, rb_txn_t *txn, const char *origin, uint64_t *seq);

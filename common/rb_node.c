@@ -98,6 +98,7 @@ s_counter_destroy (void **item)
 
 static rb_err_t s_handle_envelope (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg,
                                    rb_refusal_t *why);
+static void s_batch_restart (void *arg);
 
 rb_node_t *
 rb_node_open (const rb_config_t *config, rb_refusal_t *r)
@@ -116,6 +117,7 @@ rb_node_open (const rb_config_t *config, rb_refusal_t *r)
     self->refusals = zlist_new ();
     self->daemon_counters = zlistx_new ();
     zlistx_set_destructor (self->daemon_counters, s_counter_destroy);
+    rb_node_count (self, "notifications_received", 0);     //  shown from the start
     self->clock = rb_clock_new (config->test_clock);
     self->cert = rb_keys_load (config->cert, r);
     if (self->cert)
@@ -124,8 +126,10 @@ rb_node_open (const rb_config_t *config, rb_refusal_t *r)
         self->outbox = rb_outbox_new (self->store);
         self->inbox = rb_inbox_new (self->store, config->name, config->max_payload_bytes);
         self->notices = rb_notices_new (self->store, config->name);
-        if (self->inbox)
+        if (self->inbox) {
             rb_inbox_set_handler (self->inbox, s_handle_envelope, self);
+            rb_inbox_set_restart (self->inbox, s_batch_restart, self);
+        }
         if (!self->outbox || !self->inbox || !self->notices
         ||  rb_store_table (self->store, "meta", &self->meta)
         ||  rb_store_table (self->store, "idem", &self->idem))
@@ -224,7 +228,7 @@ s_store_notification (rb_node_t *self, rb_txn_t *txn, const Regiebus__Envelope *
     rb_err_t rc = rb_notices_store (self->notices, txn, e, n, rb_clock_now_ms (self->clock),
                                     &seq, &duplicate, why);
     if (rc == RB_OK && !duplicate)
-        self->counters.notifications_received++;
+        rb_node_count (self, "notifications_received", 1);
     if (rc == RB_OK)
         rb_log_info ("msg=\"notification\" seq=%llu origin=%s case=%.12s subject=%d role=%d duplicate=%d",
                      (unsigned long long) seq, e->origin, e->case_pseudonym, (int) n->subject,
@@ -240,8 +244,11 @@ static rb_err_t
 s_handle_envelope (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg, rb_refusal_t *why)
 {
     rb_node_t *self = arg;
+    rb_node_counters_mark (self, false);
     if (e->kind == REGIEBUS__EVENT_KIND__NOTIFICATION) {
         rb_err_t rc = s_store_notification (self, txn, e, why);
+        if (rc)
+            rb_node_counters_restore (self, false);
         if (rc || !self->handler)
             return rc;
     }
@@ -250,8 +257,10 @@ s_handle_envelope (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg, rb_ref
     size_t size = (self->link_count + 1) * sizeof *self->assigned;
     memcpy (self->assigned_saved, self->assigned, size);
     rb_err_t rc = self->handler (txn, e, self->handler_arg, why);
-    if (rc)
+    if (rc) {
         memcpy (self->assigned, self->assigned_saved, size);
+        rb_node_counters_restore (self, false);
+    }
     return rc;
 }
 
@@ -311,7 +320,42 @@ rb_node_count (rb_node_t *self, const char *name, uint64_t delta)
         zlistx_add_end (self->daemon_counters, c);
     }
     if (c)
-        c->value += delta;
+        c->pending += delta;
+}
+
+void
+rb_node_counters_mark (rb_node_t *self, bool batch)
+{
+    for (rb_daemon_counter_t *c = zlistx_first (self->daemon_counters); c;
+         c = zlistx_next (self->daemon_counters))
+        *(batch? &c->mark_batch: &c->mark_saved) = c->pending;
+}
+
+void
+rb_node_counters_restore (rb_node_t *self, bool batch)
+{
+    //  A counter made after the mark has marks of 0: it goes back to 0.
+    for (rb_daemon_counter_t *c = zlistx_first (self->daemon_counters); c;
+         c = zlistx_next (self->daemon_counters))
+        c->pending = batch? c->mark_batch: c->mark_saved;
+}
+
+//  The group commit ended: what it counted holds, or is gone with it.
+static void
+s_counters_settle (rb_node_t *self, bool held)
+{
+    for (rb_daemon_counter_t *c = zlistx_first (self->daemon_counters); c;
+         c = zlistx_next (self->daemon_counters)) {
+        if (held)
+            c->value += c->pending;
+        c->pending = c->mark_batch = c->mark_saved = 0;
+    }
+}
+
+static void
+s_batch_restart (void *arg)
+{
+    rb_node_counters_restore ((rb_node_t *) arg, true);
 }
 
 //  A new event id: a version 4 UUID. The random bytes come from a pool
@@ -350,7 +394,7 @@ rb_node_notify_local (rb_node_t *self, rb_txn_t *txn, const char *case_pseudonym
     rb_err_t rc = rb_notices_store (self->notices, txn, &e, notification,
                                     rb_clock_now_ms (self->clock), &seq, &duplicate, why);
     if (rc == RB_OK && !duplicate)
-        self->counters.notifications_received++;
+        rb_node_count (self, "notifications_received", 1);
     return rc;
 }
 
@@ -365,6 +409,7 @@ rb_node_in_child (rb_node_t *self, rb_node_child_fn *fn, void *arg, rb_refusal_t
     if (rc)
         return rb_refuse (why, rc, "", "cannot begin: %s", rb_store_errmsg (self->store));
     memcpy (self->assigned_saved, self->assigned, size);
+    rb_node_counters_mark (self, false);
     rc = fn (self, child, arg, why);
     if (rc && !why->code)
         rb_refuse (why, rc, "", "%s", rb_strerror (rc));
@@ -373,6 +418,7 @@ rb_node_in_child (rb_node_t *self, rb_node_child_fn *fn, void *arg, rb_refusal_t
     rb_txn_destroy (&child);
     if (rc) {
         memcpy (self->assigned, self->assigned_saved, size);
+        rb_node_counters_restore (self, false);
         if (rc == RB_EFULL)
             self->store_nudge = true;
     }
@@ -562,15 +608,19 @@ s_apply_batch (rb_node_t *self, int index, const Regiebus__Batch *batch)
     rb_link_t *link = self->links [index];
     size_t size = (self->link_count + 1) * sizeof *self->assigned;
     rb_err_t rc = rb_node_txn (self);
-    if (!rc)
+    if (!rc) {
         memcpy (self->assigned_batch, self->assigned, size);
+        rb_node_counters_mark (self, true);
+    }
     rb_batch_result_t result;
     s_refusal_ctx_t ctx = { self, index };
     if (!rc)
         rc = rb_inbox_apply (self->inbox, self->txn, rb_link_name (link), batch,
                              s_on_envelope_refused, &ctx, &result);
-    if (rc)                 //  What handlers emitted for this batch went with it.
+    if (rc) {               //  What handlers emitted and counted for this batch went with it.
         memcpy (self->assigned, self->assigned_batch, size);
+        rb_node_counters_restore (self, true);
+    }
     if (rc) {
         //  Not applied, not acknowledged: the sender will send it again.
         self->counters.link_refused [rc]++;
@@ -701,6 +751,7 @@ s_commit (rb_node_t *self)
         rb_err_t rc = rb_txn_commit (&self->txn);
         ok = rc == RB_OK;
         self->counters.commits++;
+        s_counters_settle (self, ok);
         if (ok && self->clock_offset_pending)
             rb_clock_set_offset (self->clock, self->clock_offset_pending);
         if (ok && self->commit_hook)
@@ -712,6 +763,8 @@ s_commit (rb_node_t *self)
             rb_api_fail_pending (self, rc, rb_strerror (rc));
         }
     }
+    else
+        s_counters_settle (self, true);     //  counted outside any transaction: nothing to wait for
     for (int i = 0; i < self->link_count; i++) {
         rb_link_t *link = self->links [i];
         rb_link_committed (link, ok);

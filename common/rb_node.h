@@ -131,7 +131,11 @@ typedef bool (rb_node_label_fn) (rb_txn_t *txn, const char *case_pseudonym, cons
 void rb_node_set_label (rb_node_t *self, rb_node_label_fn *fn, void *arg);
 
 //  Add delta to the daemon counter name (at most 47 characters, created
-//  at 0), shown by status beside the runtime's counters.
+//  at 0), shown by status beside the runtime's counters. A count made in
+//  a handler, a call or a tick shows once the group commit holding that
+//  work holds, and is taken back with it: when the envelope or call is
+//  refused, when a batch is applied again, when the commit fails. So a
+//  daemon counts what it did, where it did it, and never counts twice.
 void rb_node_count (rb_node_t *self, const char *name, uint64_t delta);
 
 //  Store a notification for one of this node's own actors, as if it had

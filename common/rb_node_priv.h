@@ -25,13 +25,17 @@ typedef struct {
     uint64_t auth_failures;             //  CURVE handshakes refused by the allowlist
     uint64_t commits;                   //  group commits
     uint64_t commit_failures;           //  group commits that failed
-    uint64_t notifications_received;    //  notifications stored (duplicates not counted)
 } rb_counters_t;
 
-//  A daemon counter (rb_node_count).
+//  A counter of rb_node_count. What is counted in the open group
+//  transaction is pending until that commit holds; the marks let a
+//  refused batch, envelope or child take back what it counted.
 typedef struct {
     char name [48];
-    uint64_t value;
+    uint64_t value;             //  counted in commits that held
+    uint64_t pending;           //  counted in the open group transaction
+    uint64_t mark_batch;        //  pending before the inbound batch
+    uint64_t mark_saved;        //  pending before one handler or child
 } rb_daemon_counter_t;
 
 //  A reply waiting for the group commit.
@@ -92,6 +96,11 @@ struct _rb_node_t {
 //  the links' assigned counters are put back when it fails.
 typedef rb_err_t (rb_node_child_fn) (rb_node_t *self, rb_txn_t *child, void *arg, rb_refusal_t *why);
 rb_err_t rb_node_in_child (rb_node_t *self, rb_node_child_fn *fn, void *arg, rb_refusal_t *why);
+
+//  Mark every counter's pending count, or put it back to the mark; batch
+//  picks the batch mark, else the handler-or-child one.
+void rb_node_counters_mark (rb_node_t *self, bool batch);
+void rb_node_counters_restore (rb_node_t *self, bool batch);
 
 //  Begin the group transaction if it is not open yet.
 rb_err_t rb_node_txn (rb_node_t *self);

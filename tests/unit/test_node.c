@@ -143,6 +143,7 @@ s_call (rb_node_t *node, rb_call_t *call, rb_txn_t *txn, const Regiebus__ApiRequ
         rb_err_t rc = rb_node_emit (node, txn, &emit, NULL, why);
         if (rc)
             return rc;
+        rb_node_count (node, "test_show_case", 1);      //  taken back if refused below
         if (pseudonym [0] == 'f')
             return rb_refuse (why, RB_EPRECONDITION, "show_case.case_pseudonym", "refused after emitting");
         Regiebus__ShowCaseReply result = REGIEBUS__SHOW_CASE_REPLY__INIT;
@@ -433,6 +434,7 @@ s_test_calls (rb_client_t *a, rb_client_t *b)
     CHECK_REFUSED (s_call_show_case (b, doomed), RB_EPRECONDITION, "show_case.case_pseudonym");
     status = s_status (b, CALL_MS);
     CHECK_UINT (s_peer (status)->last_assigned_seq, assigned + 1);
+    CHECK_UINT (s_counter (status, "test_show_case"), 1);   //  the refused call's count went with it
     rb_wire_free (&status);
     CHECK_REFUSED (s_advance (a, 0), RB_EPRECONDITION, "advance_clock");   //  a round trip to a
     got = s_list (a, "node-b", assigned + 1, 100);
