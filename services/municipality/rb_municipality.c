@@ -6,11 +6,9 @@
  *  applies it to the register with the policy helper for its flow, and
  *  routes what changed and what happened (rb_route).
  *
- *  Counters. The runtime may run a handler more than once for one
- *  envelope before its commit holds (a batch is applied again without an
- *  envelope the handler refused), so what a handler did is kept per
- *  envelope, (origin, seq), a repeat replacing the earlier run, and added
- *  to the node's counters after each commit that held.
+ *  Counters. What an event or a staff call did is counted where it did
+ *  it; the runtime keeps such counts pending until their commit holds and
+ *  takes them back with a refused envelope or a batch applied again.
  */
 #include "rb_municipality.h"
 #include "rb_calendar.h"
@@ -35,11 +33,9 @@ typedef struct {
     const rb_config_t *config;      //  the node's configuration, for peers
     rb_regie_t *regie;              //  the regie register
     rb_regie_policy_t policy;       //  the region's default policy
-    zhashx_t *pending;              //  "origin/seq" or "call/n" -> s_counts_t, until commit
-    uint64_t calls;                 //  staff calls that changed something, for their keys
 } s_municipality_t;
 
-//  What one event or call did, counted once its commit holds.
+//  What one event or call did.
 typedef struct {
     uint64_t opened;                //  cases it opened
     uint64_t sent;                  //  notification copies sent
@@ -62,27 +58,6 @@ typedef struct {
 //  Counters
 
 static void
-s_counts_destroy (void **item)
-{
-    free (*item);
-    *item = NULL;
-}
-
-//  Keep counts under key until the commit, replacing an earlier run's;
-//  counts NULL forgets key (the envelope was refused after all).
-static void
-s_pending_put (s_municipality_t *self, const char *key, const s_counts_t *counts)
-{
-    s_counts_t *copy = counts? malloc (sizeof *copy): NULL;
-    if (copy) {
-        *copy = *counts;
-        zhashx_update (self->pending, key, copy);
-    }
-    else
-        zhashx_delete (self->pending, key);
-}
-
-static void
 s_count (s_municipality_t *self, const s_counts_t *c)
 {
     rb_node_count (self->node, "municipality_cases_opened", c->opened);
@@ -90,14 +65,6 @@ s_count (s_municipality_t *self, const s_counts_t *c)
     rb_node_count (self->node, "municipality_regie_changes", c->changes);
 }
 
-static void
-s_committed (void *arg)
-{
-    s_municipality_t *self = arg;
-    for (s_counts_t *c = zhashx_first (self->pending); c; c = zhashx_next (self->pending))
-        s_count (self, c);
-    zhashx_purge (self->pending);
-}
 
 
 // ---------------------------------------------------------------------------
@@ -361,10 +328,8 @@ s_handle (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg, rb_refusal_t *w
     ev.route = s_route (self, txn, e->case_pseudonym, e->event_id.data, e->occurred_at_ms, e->origin);
     rb_err_t rc = s_events [i].fn (self, &ev, payload, why);
     protobuf_c_message_free_unpacked (payload, NULL);
-    char key [RB_NAME_MAX + 24];
-    snprintf (key, sizeof key, "%s/%llu", e->origin, (unsigned long long) e->origin_seq);
-    s_counts_t counts = { ev.opened, ev.route.sent, ev.route.changes };
-    s_pending_put (self, key, rc? NULL: &counts);
+    if (!rc)
+        s_count (self, &(s_counts_t) { ev.opened, ev.route.sent, ev.route.changes });
     if (rc)
         rb_log_info ("msg=\"event refused\" origin=%s seq=%llu kind=%s case=%.12s code=%s field=\"%s\"",
                      e->origin, (unsigned long long) e->origin_seq, s_kind_name (e->kind),
@@ -473,11 +438,8 @@ s_regie (s_municipality_t *self, rb_call_t *call, rb_txn_t *txn, const Regiebus_
     reply.result_case = REGIEBUS__API_REPLY__RESULT_REGIE;
     reply.regie = &result;
     rc = rb_call_reply (call, &reply);
-    if (!rc && n) {
-        char key [32];
-        snprintf (key, sizeof key, "call/%llu", (unsigned long long) ++self->calls);
-        s_pending_put (self, key, &(s_counts_t) { 0, route.sent, route.changes });
-    }
+    if (!rc)
+        s_count (self, &(s_counts_t) { 0, route.sent, route.changes });
     return rc;
 }
 
@@ -544,7 +506,6 @@ s_destroy (s_municipality_t **self_p)
 {
     if (*self_p) {
         rb_regie_destroy (&(*self_p)->regie);
-        zhashx_destroy (&(*self_p)->pending);
         free (*self_p);
         *self_p = NULL;
     }
@@ -566,18 +527,15 @@ rb_municipality_setup (rb_node_t *node, const rb_config_t *config, void **state_
         rc = rb_refuse (why, RB_ESTORE, "node/data_dir", "cannot open the regie register's tables");
     if (!rc) {
         self->regie = rb_regie_new_on (cases, holders);
-        self->pending = zhashx_new ();
-        if (!self->regie || !self->pending)
+        if (!self->regie)
             rc = rb_refuse (why, RB_EINTERNAL, NULL, "out of memory");
     }
     if (rc) {
         s_destroy (&self);
         return rc;
     }
-    zhashx_set_destructor (self->pending, s_counts_destroy);
     rb_node_set_handler (node, s_handle, self);
     rb_node_set_call_handler (node, s_call, self);
-    rb_node_set_commit_hook (node, s_committed, self);
     s_count (self, &(s_counts_t) { 0, 0, 0 });     //  the counters show from the start
     rb_log_info ("msg=\"municipality ready\" leerplicht=%s duty_node=%s leerplicht_at_first_absence=%d",
                  self->policy.leerplicht_node, self->policy.duty_node,
