@@ -40,9 +40,20 @@ rb_timers_new (rb_store_t *store)
     rb_timers_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    if (rb_store_table (store, "timer_due", &self->due)
-    ||  rb_store_table (store, "timer_id", &self->ids))
+    if (rb_store_table (store, RB_TIMERS_TABLE_DUE, &self->due)
+    ||  rb_store_table (store, RB_TIMERS_TABLE_IDS, &self->ids))
         rb_timers_destroy (&self);
+    return self;
+}
+
+rb_timers_t *
+rb_timers_new_on (rb_table_t due, rb_table_t ids)
+{
+    rb_timers_t *self = calloc (1, sizeof *self);
+    if (self) {
+        self->due = due;
+        self->ids = ids;
+    }
     return self;
 }
 

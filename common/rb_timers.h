@@ -18,7 +18,8 @@
  *  A caller that wants a repeating timer fires it and sets it again (the
  *  same id is fine) in that transaction.
  *
- *  Tables (opened by rb_timers_new):
+ *  Tables (opened by rb_timers_new, or by a daemon with rb_node_table
+ *  under the names below for rb_timers_new_on):
  *    "timer_due"  due ms be64 + id -> payload   (the due order)
  *    "timer_id"   id -> due ms be64            (for get, cancel, reschedule)
  *
@@ -36,6 +37,10 @@
 
 #define RB_TIMER_ID_MAX 64              //  longest timer id, in bytes
 #define RB_TIMER_PAYLOAD_MAX 1024       //  largest payload, in bytes
+
+//  The two tables.
+#define RB_TIMERS_TABLE_DUE "timer_due"
+#define RB_TIMERS_TABLE_IDS "timer_id"
 
 typedef struct _rb_timers_t rb_timers_t;
 
@@ -55,6 +60,10 @@ typedef int (rb_timer_visit_fn) (const rb_timer_t *timer, void *arg);
 //  Open the tables. Returns NULL when one cannot be opened. Call at start,
 //  before other transactions.
 rb_timers_t *rb_timers_new (rb_store_t *store);
+
+//  The timers on tables the caller opened by the names above (a daemon:
+//  rb_node_table). NULL when out of memory.
+rb_timers_t *rb_timers_new_on (rb_table_t due, rb_table_t ids);
 
 //  Free the instance and null the caller's pointer. Idempotent.
 void rb_timers_destroy (rb_timers_t **self_p);

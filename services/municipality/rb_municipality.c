@@ -13,6 +13,7 @@
 #include "rb_municipality.h"
 #include "rb_calendar.h"
 #include "rb_log.h"
+#include "rb_mun_timers.h"
 #include "rb_regie.h"
 #include "rb_route.h"
 #include "rb_text.h"
@@ -28,11 +29,16 @@
 #define S_REPORT_MAX REGIEBUS__PARENT_REPORT_KIND__PARENT_HOME_SIGNAL
 #define S_CODE_MAX 9999
 
+//  How often the due timers are looked at (node thread, monotonic clock).
+#define S_TICK_MS 500
+
 typedef struct {
     rb_node_t *node;                //  the node it runs on
     const rb_config_t *config;      //  the node's configuration, for peers
     rb_regie_t *regie;              //  the regie register
     rb_regie_policy_t policy;       //  the region's default policy
+    rb_timers_t *timers;            //  durable timers in the node's store
+    rb_mun_timers_t *dispatch;      //  fires the due ones by id prefix
 } s_municipality_t;
 
 //  What one event or call did.
@@ -458,6 +464,36 @@ s_call (rb_node_t *node, rb_call_t *call, rb_txn_t *txn, const Regiebus__ApiRequ
 
 
 // ---------------------------------------------------------------------------
+//  Time: the due timers, each fired by the kind its id names
+
+static rb_err_t
+s_tick (rb_node_t *node, rb_txn_t *txn, void *arg, rb_refusal_t *why)
+{
+    s_municipality_t *self = arg;
+    rb_mun_timers_run_t run;
+    rb_err_t rc = rb_mun_timers_run (self->dispatch, txn, rb_node_now_ms (node), &run, why);
+    rb_node_count (node, "municipality_timers_fired", run.fired);
+    rb_node_count (node, "municipality_timers_dropped", run.dropped);
+    return rc;
+}
+
+//  The timer tables, the dispatcher and the kinds of timer it fires.
+static rb_err_t
+s_timers_setup (s_municipality_t *self, rb_refusal_t *why)
+{
+    rb_table_t due, ids;
+    if (rb_node_table (self->node, RB_TIMERS_TABLE_DUE, &due)
+    ||  rb_node_table (self->node, RB_TIMERS_TABLE_IDS, &ids))
+        return rb_refuse (why, RB_ESTORE, "node/data_dir", "cannot open the timer tables");
+    self->timers = rb_timers_new_on (due, ids);
+    self->dispatch = self->timers? rb_mun_timers_new (self->timers, RB_MUN_TIMERS_PER_TICK): NULL;
+    if (!self->dispatch)
+        return rb_refuse (why, RB_EINTERNAL, NULL, "out of memory");
+    return RB_OK;
+}
+
+
+// ---------------------------------------------------------------------------
 //  Setup
 
 //  The policy's fields as the configuration names them.
@@ -505,6 +541,8 @@ static void
 s_destroy (s_municipality_t **self_p)
 {
     if (*self_p) {
+        rb_mun_timers_destroy (&(*self_p)->dispatch);
+        rb_timers_destroy (&(*self_p)->timers);
         rb_regie_destroy (&(*self_p)->regie);
         free (*self_p);
         *self_p = NULL;
@@ -530,13 +568,18 @@ rb_municipality_setup (rb_node_t *node, const rb_config_t *config, void **state_
         if (!self->regie)
             rc = rb_refuse (why, RB_EINTERNAL, NULL, "out of memory");
     }
+    if (!rc)
+        rc = s_timers_setup (self, why);
     if (rc) {
         s_destroy (&self);
         return rc;
     }
     rb_node_set_handler (node, s_handle, self);
     rb_node_set_call_handler (node, s_call, self);
+    rb_node_set_tick (node, S_TICK_MS, s_tick, self);
     s_count (self, &(s_counts_t) { 0, 0, 0 });     //  the counters show from the start
+    rb_node_count (node, "municipality_timers_fired", 0);
+    rb_node_count (node, "municipality_timers_dropped", 0);
     rb_log_info ("msg=\"municipality ready\" leerplicht=%s duty_node=%s leerplicht_at_first_absence=%d",
                  self->policy.leerplicht_node, self->policy.duty_node,
                  self->policy.leerplicht_at_first_absence);
