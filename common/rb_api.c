@@ -269,7 +269,7 @@ s_submit (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
 // ---------------------------------------------------------------------------
 //  Status
 
-#define S_COUNTER_FIXED (11 + 2 * RB_ERR_COUNT)
+#define S_COUNTER_FIXED (15 + 2 * RB_ERR_COUNT)
 
 static void
 s_status (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
@@ -305,7 +305,7 @@ s_status (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
         p->endpoint = (char *) rb_config_peer (self->config, p->name)->endpoint;
         p->up = s->up;
         p->queue_depth = s->assigned - s->acked;
-        int64_t oldest = rb_outbox_oldest (self->outbox, txn, p->name);
+        int64_t oldest = rb_outbox_oldest (self->outbox, txn, p->name, s->acked);
         p->oldest_unacked_age_ms = oldest? now - oldest: 0;
         p->last_assigned_seq = s->assigned;
         p->acked_seq = s->acked;
@@ -350,6 +350,10 @@ s_status (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
     COUNT ("link_duplicates", k->link_duplicates);
     COUNT ("link_gaps", k->link_gaps);
     COUNT ("auth_failures", k->auth_failures);
+    COUNT ("commits", k->commits);
+    COUNT ("commit_failures", k->commit_failures);
+    COUNT ("commit_us", k->commit_us);
+    COUNT ("commit_us_max", k->commit_us_max);
     COUNT ("notifications_new", notices_new);
     COUNT ("notifications_acked", notices_acked);
     for (int e = 1; e < RB_ERR_COUNT; e++) {

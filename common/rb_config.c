@@ -47,6 +47,7 @@ static const s_key_t s_schema [] = {
     UINT ("link", "heartbeat_ms", heartbeat_ms, "500", 10, 3600000),
     UINT ("link", "peer_timeout_ms", peer_timeout_ms, "3000", 30, 86400000),
     UINT ("link", "retransmit_ms", retransmit_ms, "2000", 10, 3600000),
+    UINT ("link", "ack_stage_ms", ack_stage_ms, "100", 1, 60000),
 };
 #define S_SCHEMA_SIZE (sizeof s_schema / sizeof s_schema [0])
 static const char *s_roles [] = { "node", "school", "municipality", "care", "portal", NULL };

@@ -55,6 +55,7 @@ typedef struct {
     uint64_t heartbeat_ms;          //  ping interval
     uint64_t peer_timeout_ms;       //  silence after which a peer is down
     uint64_t retransmit_ms;         //  no ack progress for this long: resend
+    uint64_t ack_stage_ms;          //  longest wait to trim the outbox without other work
     //  peers
     rb_peer_config_t peers [RB_MAX_PEERS];
     int peer_count;

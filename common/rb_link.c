@@ -9,6 +9,15 @@
  *
  *  `sent` only ever runs ahead of `acked` by the credit window, and every
  *  byte sent is read from the outbox on disk, never held in memory.
+ *
+ *  `acked` is what the peer has committed, and moves the moment its Ack
+ *  arrives; `stored` is how far the outbox has been trimmed to match. The
+ *  trim costs a commit, so it rides along with the node's next commit
+ *  for other work, and forces one of its own only when it has waited
+ *  link/ack_stage_ms or half the window: a node busy with traffic thus
+ *  never spends an fsync on acknowledgements alone. Losing an untrimmed
+ *  Ack in a crash only means resending what the peer already has, which
+ *  it recognises as duplicates.
  */
 #include "rb_link.h"
 #include "rb_clock.h"
@@ -21,8 +30,8 @@ struct _rb_link_t {
     rb_outbox_t *outbox;            //  not owned
     const rb_config_t *config;      //  not owned: window, timings, limits
     rb_link_stats_t stats;          //  what status shows
-    uint64_t pending_ack;           //  highest Ack not yet staged/committed
-    bool pending_gap;               //  a gap Ack arrived: rewind after commit
+    uint64_t stored;                //  the outbox is trimmed up to here
+    int64_t unstored_since;         //  monotonic ms when acked first passed stored
     uint64_t staged_ack;            //  what the open group transaction holds
     int64_t ping_due;               //  monotonic ms of next ping
     int64_t progress_at;            //  monotonic ms of last ack progress or first send
@@ -92,7 +101,7 @@ rb_link_load (rb_link_t *self, rb_txn_t *txn)
     rb_err_t rc = rb_outbox_state (self->outbox, txn, self->name, &state);
     if (!rc) {
         self->stats.assigned = state.assigned;
-        self->stats.acked = self->stats.sent = self->pending_ack = state.acked;
+        self->stats.acked = self->stats.sent = self->stored = state.acked;
     }
     return rc;
 }
@@ -143,10 +152,14 @@ rb_link_on_frame (rb_link_t *self, const Regiebus__LinkFrame *frame, int64_t now
         rb_log_warn ("msg=\"peer acknowledged less than before\" peer=%s ack=%llu acked=%llu",
                      self->name, (unsigned long long) ack->committed_seq,
                      (unsigned long long) self->stats.acked);
-    if (ack->committed_seq > self->pending_ack)
-        self->pending_ack = ack->committed_seq;
+    if (ack->committed_seq > self->stats.acked) {
+        if (self->stats.acked == self->stored)
+            self->unstored_since = now_ms;
+        self->stats.acked = ack->committed_seq;
+        self->progress_at = now_ms;
+    }
     if (!was_up)
-        s_rewind (self, self->pending_ack, "reconnect", now_ms);
+        s_rewind (self, self->stats.acked, "reconnect", now_ms);
     else
     if (ack->gap && !(ack->committed_seq == self->gap_seq
                       && now_ms - self->gap_at < (int64_t) self->config->retransmit_ms)) {
@@ -154,38 +167,51 @@ rb_link_on_frame (rb_link_t *self, const Regiebus__LinkFrame *frame, int64_t now
         //  rewind once for all of them, not once each.
         self->gap_seq = ack->committed_seq;
         self->gap_at = now_ms;
-        s_rewind (self, ack->committed_seq > self->stats.acked? ack->committed_seq: self->stats.acked,
-                  "gap", now_ms);
+        s_rewind (self, self->stats.acked, "gap", now_ms);
     }
-    if (self->stats.sent < self->pending_ack)
-        self->stats.sent = self->pending_ack;
+    if (self->stats.sent < self->stats.acked)
+        self->stats.sent = self->stats.acked;
 }
 
 bool
 rb_link_has_progress (rb_link_t *self)
 {
-    return self->pending_ack > self->stats.acked;
+    return self->stats.acked > self->stored;
+}
+
+bool
+rb_link_stage_due (rb_link_t *self, int64_t now_ms)
+{
+    return rb_link_has_progress (self)
+        && (now_ms - self->unstored_since >= (int64_t) self->config->ack_stage_ms
+            || self->stats.acked - self->stored >= self->config->window / 2);
 }
 
 rb_err_t
 rb_link_stage (rb_link_t *self, rb_txn_t *txn)
 {
-    if (self->pending_ack <= self->stats.acked)
+    if (!rb_link_has_progress (self))
         return RB_OK;
-    rb_err_t rc = rb_outbox_ack (self->outbox, txn, self->name, self->pending_ack);
+    rb_err_t rc = rb_outbox_ack (self->outbox, txn, self->name, self->stats.acked);
     if (!rc)
-        self->staged_ack = self->pending_ack;
+        self->staged_ack = self->stats.acked;
     return rc;
 }
 
 void
 rb_link_committed (rb_link_t *self, bool ok)
 {
-    if (ok && self->staged_ack > self->stats.acked) {
-        self->stats.acked = self->staged_ack;
-        self->progress_at = rb_clock_mono_ms ();
+    if (ok && self->staged_ack > self->stored) {
+        self->stored = self->staged_ack;
+        self->unstored_since = rb_clock_mono_ms ();
     }
     self->staged_ack = 0;
+}
+
+uint64_t
+rb_link_stored (rb_link_t *self)
+{
+    return self->stored;
 }
 
 void

@@ -10,9 +10,11 @@
  *  Inbound, the peer's own DEALER reaches our ROUTER; the link remembers
  *  its routing id and what to acknowledge after the node's next commit.
  *
- *  Acknowledgements change the outbox, so they are applied in two steps:
- *  rb_link_stage writes them into the node's group transaction, and
- *  rb_link_committed makes them the link's truth once that commit holds.
+ *  An Ack moves `acked` (what the peer holds) at once. Trimming the outbox
+ *  to match changes the store, so it takes two steps: rb_link_stage writes
+ *  it into the node's group transaction, and rb_link_committed makes it
+ *  the link's stored truth once that commit holds. The node stages with
+ *  any commit it makes anyway, and on its own only when rb_link_stage_due.
  */
 #ifndef RB_LINK_H
 #define RB_LINK_H
@@ -27,7 +29,7 @@ typedef struct _rb_link_t rb_link_t;
 typedef struct {
     bool up;                    //  heard from within the peer timeout
     uint64_t assigned;          //  last seq given out to this peer
-    uint64_t acked;             //  acknowledged up to
+    uint64_t acked;             //  acknowledged (committed by the peer) up to
     uint64_t sent;              //  sent up to, in this connection
     uint64_t retransmits;       //  envelopes sent again
     uint64_t batches;           //  batch frames sent
@@ -62,6 +64,13 @@ void rb_link_on_frame (rb_link_t *self, const Regiebus__LinkFrame *frame, int64_
 
 //  True when an Ack has moved past what the store holds.
 bool rb_link_has_progress (rb_link_t *self);
+
+//  True when that progress has waited long enough (link/ack_stage_ms, or
+//  half the window) to be worth a commit of its own.
+bool rb_link_stage_due (rb_link_t *self, int64_t now_ms);
+
+//  How far the outbox is trimmed (acknowledged and committed as such).
+uint64_t rb_link_stored (rb_link_t *self);
 
 //  Write acknowledged progress into the group transaction.
 rb_err_t rb_link_stage (rb_link_t *self, rb_txn_t *txn);

@@ -728,13 +728,27 @@ s_handle_monitor (rb_node_t *self, zactor_t *monitor)
 // ---------------------------------------------------------------------------
 //  The loop
 
+//  Commit durations are what ops compare with the disk's fsync time.
+static void
+s_commit_timed (rb_counters_t *counters, uint64_t us)
+{
+    counters->commits++;
+    counters->commit_us += us;
+    if (us > counters->commit_us_max)
+        counters->commit_us_max = us;
+}
+
 //  Commit the turn's work, then release everything that waited for it.
 static void
 s_commit (rb_node_t *self)
 {
     bool ok = true;
+    int64_t now = rb_clock_mono_ms ();
+    //  Trimming the outbox rides with a commit the turn makes anyway; only
+    //  a trim that waited too long is worth an fsync of its own.
     for (int i = 0; i < self->link_count; i++)
         if (rb_link_has_progress (self->links [i])
+        &&  (self->txn || rb_link_stage_due (self->links [i], now))
         &&  (rb_node_txn (self) || rb_link_stage (self->links [i], self->txn)))
             rb_log_error ("msg=\"cannot record acknowledgement\" peer=%s detail=\"%s\"",
                           rb_link_name (self->links [i]), rb_store_errmsg (self->store));
@@ -748,9 +762,10 @@ s_commit (rb_node_t *self)
     }
     self->store_nudge = false;
     if (self->txn) {
+        int64_t started = zclock_usecs ();
         rb_err_t rc = rb_txn_commit (&self->txn);
         ok = rc == RB_OK;
-        self->counters.commits++;
+        s_commit_timed (&self->counters, (uint64_t) (zclock_usecs () - started));
         s_counters_settle (self, ok);
         if (ok && self->clock_offset_pending)
             rb_clock_set_offset (self->clock, self->clock_offset_pending);

@@ -25,6 +25,8 @@ typedef struct {
     uint64_t auth_failures;             //  CURVE handshakes refused by the allowlist
     uint64_t commits;                   //  group commits
     uint64_t commit_failures;           //  group commits that failed
+    uint64_t commit_us;                 //  time spent committing (fsync included), µs
+    uint64_t commit_us_max;             //  the longest commit, µs
 } rb_counters_t;
 
 //  A counter of rb_node_count. What is counted in the open group

@@ -175,12 +175,16 @@ rb_outbox_ack (rb_outbox_t *self, rb_txn_t *txn, const char *peer, uint64_t upto
 }
 
 int64_t
-rb_outbox_oldest (rb_outbox_t *self, rb_txn_t *txn, const char *peer)
+rb_outbox_oldest (rb_outbox_t *self, rb_txn_t *txn, const char *peer, uint64_t acked)
 {
     rb_outstate_t state;
-    if (rb_outbox_state (self, txn, peer, &state) || state.acked == state.assigned)
+    if (rb_outbox_state (self, txn, peer, &state))
         return 0;
-    s_key_t key = s_key (peer, state.acked + 1);
+    if (acked < state.acked)
+        acked = state.acked;
+    if (acked >= state.assigned)
+        return 0;
+    s_key_t key = s_key (peer, acked + 1);
     rb_val_t value;
     if (rb_txn_get (txn, self->queue, (rb_val_t) { key.bytes, key.size }, &value))
         return 0;

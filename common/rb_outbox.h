@@ -49,7 +49,9 @@ zframe_t *rb_outbox_batch (rb_outbox_t *self, rb_txn_t *txn, const char *peer,
 //  RB_EINVALID when upto is beyond what was ever assigned.
 rb_err_t rb_outbox_ack (rb_outbox_t *self, rb_txn_t *txn, const char *peer, uint64_t upto);
 
-//  recorded_at_ms of the oldest unacknowledged envelope, 0 when none.
-int64_t rb_outbox_oldest (rb_outbox_t *self, rb_txn_t *txn, const char *peer);
+//  recorded_at_ms of the oldest envelope not acknowledged, 0 when none.
+//  acked is what the peer acknowledged beyond what the outbox records
+//  (the link trims the outbox lazily); 0 when nothing more is known.
+int64_t rb_outbox_oldest (rb_outbox_t *self, rb_txn_t *txn, const char *peer, uint64_t acked);
 
 #endif

@@ -132,6 +132,10 @@ typedef struct {
     bench_dist_t committed [2]; //  accepted -> committed at the portal's, the care node
     bench_dist_t school;        //  accepted -> the school's own copy stored (its ms clock)
     uint64_t school_samples;    //  counted absences whose school copy was found
+    //  each node's group commits while the absences ran: mun-a, school-a,
+    //  portal-a, care-a (status counters; -1 unknown)
+    int64_t commits [4], commit_us [4], commit_us_max [4];
+    double absences_seconds;    //  the span those counts cover
 } bench_first_absence_t;
 
 //  Results of the fan-out run.

@@ -258,6 +258,31 @@ s_holder_commits (s_run_t *self, const bench_node_t *holder, int64_t *applied_ns
 // ---------------------------------------------------------------------------
 //  The figures
 
+//  Each node's group commits and the time they took so far.
+static void
+s_commit_counts (s_run_t *self, int64_t counts [4][2])
+{
+    for (int i = 0; i < 4; i++) {
+        counts [i][0] = bench_region_counter (&self->region.nodes [i], "commits");
+        counts [i][1] = bench_region_counter (&self->region.nodes [i], "commit_us");
+    }
+}
+
+//  What each node committed while the absences ran: how often, how long.
+static void
+s_commit_figures (s_run_t *self, int64_t before [4][2], int64_t start_ns, bench_first_absence_t *out)
+{
+    int64_t after [4][2];
+    s_commit_counts (self, after);
+    out->absences_seconds = (double) (bench_now_ns () - start_ns) / S_NS;
+    for (int i = 0; i < 4; i++) {
+        bool known = before [i][0] >= 0 && after [i][0] >= 0 && before [i][1] >= 0 && after [i][1] >= 0;
+        out->commits [i] = known? after [i][0] - before [i][0]: -1;
+        out->commit_us [i] = known? after [i][1] - before [i][1]: -1;
+        out->commit_us_max [i] = bench_region_counter (&self->region.nodes [i], "commit_us_max");
+    }
+}
+
 //  The spans of one counted absence n, into spans [..][count]; false
 //  when a time is missing.
 static bool
@@ -359,8 +384,14 @@ bench_first_absence (const bench_opts_t *opts, const char *dir, bench_first_abse
     if (!rc)
         fprintf (stderr, "bench: %llu pupils enrolled, linked and involved in %.1f s; absences ...\n",
                  (unsigned long long) self.pupils, out->setup_seconds);
+    int64_t before [4][2];
+    int64_t absences_start = bench_now_ns ();
+    if (!rc)
+        s_commit_counts (&self, before);
     if (!rc)
         rc = s_absences (&self, opts, out);
+    if (!rc)
+        s_commit_figures (&self, before, absences_start, out);
     if (!rc)
         rc = s_school_copies (&self);
     if (bench_region_stop (&self.region))

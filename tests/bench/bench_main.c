@@ -346,6 +346,23 @@ s_print_timers (const bench_opts_t *o, const s_results_t *r)
     s_row (what, measured, limit, t->ran && raw_ms > 0? s_times (c, sizeof c, t->fire_ms, raw_ms): "");
 }
 
+//  How often each node of the first-absence region committed, and how
+//  long a commit took: the fsyncs every absence waits behind.
+static void
+s_commit_rows (const bench_first_absence_t *f)
+{
+    const char *names [4] = { "mun-a", "school-a", "portal-a", "care-a" };
+    printf ("first absence, group commits while the absences ran (%.1f s):\n", f->absences_seconds);
+    for (int i = 0; i < 4; i++) {
+        if (f->commits [i] <= 0 || f->commit_us [i] < 0)
+            printf ("  %-9s not known\n", names [i]);
+        else
+            printf ("  %-9s %6.0f commits/s, mean %5.0f µs, longest since start %6.0f µs\n", names [i],
+                    (double) f->commits [i] / f->absences_seconds,
+                    (double) f->commit_us [i] / (double) f->commits [i], (double) f->commit_us_max [i]);
+    }
+}
+
 static void
 s_details_link (const bench_opts_t *o, const s_results_t *r)
 {
@@ -403,6 +420,7 @@ s_details_region (const bench_opts_t *o, const s_results_t *r)
         const bench_dist_t *d [7] = { &f->submit, &f->applied [0], &f->committed [0], &f->applied [1],
                                       &f->committed [1], &f->latency, &f->school };
         s_where ("first absence", labels, d, 7);
+        s_commit_rows (f);
     }
     if (o->run_fanout && r->fanout.ran) {
         const bench_fanout_t *f = &r->fanout;

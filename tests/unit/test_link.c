@@ -16,6 +16,7 @@
 #include "rb_clock.h"
 
 #define RETRANSMIT_MS 1000
+#define ACK_STAGE_MS 200
 #define PEER_TIMEOUT_MS 10000
 
 static rb_store_t *s_store;
@@ -231,30 +232,43 @@ s_test_sender (rb_config_t *config, zcert_t *cert)
     s_pump (link);                      //  no credit left: nothing more
     CHECK_UINT (stats->sent, 6);
 
-    rb_test_section ("an Ack is applied in two steps: staged, then committed");
+    rb_test_section ("an Ack moves acked at once; the outbox trim is staged, then committed");
     s_ack (link, 4, false);
     CHECK (rb_link_has_progress (link));
-    CHECK_UINT (stats->acked, 0);       //  not yet: nothing committed
+    CHECK_UINT (stats->acked, 4);       //  what the peer holds, at once
+    CHECK_UINT (rb_link_stored (link), 0);  //  the outbox: not yet trimmed
+    CHECK_UINT (s_stored ().acked, 0);
+    //  Four of a window of six wait to be trimmed: worth a commit now.
+    int64_t acked_at = rb_clock_mono_ms ();
+    CHECK (rb_link_stage_due (link, acked_at));
     s_commit (link);
     CHECK_UINT (stats->acked, 4);
+    CHECK_UINT (rb_link_stored (link), 4);
     CHECK (!rb_link_has_progress (link));
+    CHECK (!rb_link_stage_due (link, acked_at + ACK_STAGE_MS + 100));
     CHECK_UINT (s_stored ().acked, 4);
     //  Credit came back: the rest goes out.
     s_pump (link);
     PEER_EXPECT_BATCH (7, 4);
     CHECK_UINT (stats->sent, 10);
 
-    rb_test_section ("a group commit that fails leaves the acknowledgement pending");
+    rb_test_section ("a small trim waits link/ack_stage_ms for a commit to ride with");
     s_ack (link, 6, false);
+    acked_at = rb_clock_mono_ms ();
+    CHECK (!rb_link_stage_due (link, acked_at));
+    CHECK (rb_link_stage_due (link, acked_at + ACK_STAGE_MS + 100));
+
+    rb_test_section ("a group commit that fails leaves the trim pending");
     CHECK_INT (rb_txn_begin (s_store, true, &txn), RB_OK);
     CHECK_INT (rb_link_stage (link, txn), RB_OK);
     rb_txn_destroy (&txn);
     rb_link_committed (link, false);
-    CHECK_UINT (stats->acked, 4);
+    CHECK_UINT (stats->acked, 6);
+    CHECK_UINT (rb_link_stored (link), 4);
     CHECK_UINT (s_stored ().acked, 4);
     CHECK (rb_link_has_progress (link));
     s_commit (link);                    //  the next commit carries it
-    CHECK_UINT (stats->acked, 6);
+    CHECK_UINT (rb_link_stored (link), 6);
     CHECK_UINT (s_stored ().acked, 6);
 
     rb_test_section ("an Ack beyond what was assigned is ignored");
@@ -501,11 +515,13 @@ main (void)
         "node/name=school-a", "node/data_dir=db", "node/bind=tcp://127.0.0.1:1",
         "node/cert=unused.cert", "api/endpoint=ipc://unused",
         "link/window=6", "link/batch_events=4", "link/heartbeat_ms=50",
-        "link/retransmit_ms=1000", "link/peer_timeout_ms=10000", endpoint, key,
+        "link/retransmit_ms=1000", "link/peer_timeout_ms=10000", "link/ack_stage_ms=200",
+        endpoint, key,
     };
-    rb_config_t *config = rb_config_load (NULL, flags, 12, &r);
+    rb_config_t *config = rb_config_load (NULL, flags, 13, &r);
     CHECK (config);
     CHECK_UINT (config->retransmit_ms, RETRANSMIT_MS);
+    CHECK_UINT (config->ack_stage_ms, ACK_STAGE_MS);
     CHECK_UINT (config->peer_timeout_ms, PEER_TIMEOUT_MS);
     zcert_t *cert = zcert_new ();
 

@@ -101,7 +101,7 @@ s_oldest (const char *peer)
 {
     rb_txn_t *txn;
     CHECK_INT (rb_txn_begin (s_store, false, &txn), RB_OK);
-    int64_t at = rb_outbox_oldest (s_outbox, txn, peer);
+    int64_t at = rb_outbox_oldest (s_outbox, txn, peer, 0);
     rb_txn_destroy (&txn);
     return at;
 }
