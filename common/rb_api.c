@@ -269,7 +269,7 @@ s_submit (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
 // ---------------------------------------------------------------------------
 //  Status
 
-#define S_COUNTER_FIXED (15 + 2 * RB_ERR_COUNT)
+#define S_COUNTER_FIXED (17 + 2 * RB_ERR_COUNT)
 
 static void
 s_status (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
@@ -354,6 +354,8 @@ s_status (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
     COUNT ("commit_failures", k->commit_failures);
     COUNT ("commit_us", k->commit_us);
     COUNT ("commit_us_max", k->commit_us_max);
+    COUNT ("reloads", k->reloads);
+    COUNT ("reloads_refused", k->reloads_refused);
     COUNT ("notifications_new", notices_new);
     COUNT ("notifications_acked", notices_acked);
     for (int e = 1; e < RB_ERR_COUNT; e++) {
@@ -787,6 +789,8 @@ rb_api_handle (rb_node_t *self, zmsg_t *msg)
         case REGIEBUS__API_REQUEST__CALL_ADVANCE_CLOCK: s_advance_clock (self, &route, req); break;
         case REGIEBUS__API_REQUEST__CALL_LIST_NOTIFICATIONS: s_list_notifications (self, &route, req); break;
         case REGIEBUS__API_REQUEST__CALL_ACK_NOTIFICATION: s_ack_notification (self, &route, req); break;
+        case REGIEBUS__API_REQUEST__CALL_RELOAD:        rb_reload_request (self, &route, req); break;
+        case REGIEBUS__API_REQUEST__CALL_KEYS:          rb_reload_keys (self, &route, req); break;
         default:                                        s_daemon_call (self, &route, req);
     }
     zmsg_destroy (&route);

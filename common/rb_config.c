@@ -34,6 +34,7 @@ static const s_key_t s_schema [] = {
     TEXT ("node", "data_dir", data_dir, true, NULL),
     TEXT ("node", "bind", bind, true, NULL),
     TEXT ("node", "cert", cert, true, NULL),
+    TEXT ("node", "next_cert", next_cert, false, ""),
     UINT ("node", "map_size_mb", map_size_mb, "1024", 1, 1048576),
     TEXT ("node", "log_level", log_level, false, "info"),
     { "node", "clock", S_BOOL_TEST_CLOCK, offsetof (rb_config_t, test_clock), 0, false, "wall", 0, 0 },
@@ -145,11 +146,17 @@ s_load_peer (rb_config_t *self, zconfig_t *peer, rb_refusal_t *r)
             strcpy (p->endpoint, value);
         }
         else
-        if (streq (key, "public_key")) {
+        if (streq (key, "public_key") || streq (key, "next_public_key")) {
             uint8_t raw [32];
             if (strlen (value) != 40 || !zmq_z85_decode (raw, value))
                 return rb_refuse (r, RB_EINVALID, field, "config: %s must be a 40-character Z85 CURVE key", field);
-            strcpy (p->public_key, value);
+            strcpy (streq (key, "public_key")? p->public_key: p->next_public_key, value);
+        }
+        else
+        if (streq (key, "revoked")) {
+            if (!streq (value, "true") && !streq (value, "false"))
+                return rb_refuse (r, RB_EINVALID, field, "config: %s must be true or false, not '%s'", field, value);
+            p->revoked = streq (value, "true");
         }
         else
             return rb_refuse (r, RB_EINVALID, field, "config: unknown key '%s'", field);
@@ -162,6 +169,10 @@ s_load_peer (rb_config_t *self, zconfig_t *peer, rb_refusal_t *r)
     if (!*p->public_key) {
         snprintf (field, sizeof field, "peer/%s/public_key", name);
         return rb_refuse (r, RB_EMISSING, field, "config: missing key '%s'", field);
+    }
+    if (streq (p->next_public_key, p->public_key)) {
+        snprintf (field, sizeof field, "peer/%s/next_public_key", name);
+        return rb_refuse (r, RB_EINVALID, field, "config: %s is the same key as public_key", field);
     }
     self->peer_count++;
     return RB_OK;
@@ -305,6 +316,88 @@ rb_config_name_valid (const char *name)
         if (!((name [i] >= 'a' && name [i] <= 'z') || (name [i] >= '0' && name [i] <= '9') || name [i] == '-'))
             return false;
     return true;
+}
+
+// ---------------------------------------------------------------------------
+//  Live reload
+
+//  The keys a reload may change; everything else takes a restart.
+static bool
+s_reloadable (const s_key_t *k)
+{
+    return streq (k->section, "node")
+        && (streq (k->key, "cert") || streq (k->key, "next_cert") || streq (k->key, "log_level"));
+}
+
+static bool
+s_same_value (const rb_config_t *a, const rb_config_t *b, const s_key_t *k)
+{
+    const char *va = (const char *) a + k->offset, *vb = (const char *) b + k->offset;
+    if (k->type == S_TEXT)
+        return streq (va, vb);
+    if (k->type == S_UINT)
+        return *(const uint64_t *) va == *(const uint64_t *) vb;
+    return *(const bool *) va == *(const bool *) vb;
+}
+
+//  A daemon section's text, "" when absent; the caller frees it.
+static char *
+s_section_text (const rb_config_t *self, const char *section)
+{
+    zconfig_t *node = self->tree? zconfig_locate (self->tree, section): NULL;
+    return node? zconfig_str_save (node): strdup ("");
+}
+
+//  A value in a daemon section that names a peer next no longer has.
+static rb_err_t
+s_check_removed_peers (const rb_config_t *running, const rb_config_t *next, const char *section,
+                       rb_refusal_t *r)
+{
+    zconfig_t *node = next->tree? zconfig_locate (next->tree, section): NULL;
+    for (zconfig_t *item = node? zconfig_child (node): NULL; item; item = zconfig_next (item)) {
+        const char *value = zconfig_value (item);
+        if (value && rb_config_peer (running, value) && !rb_config_peer (next, value))
+            return rb_refuse (r, RB_EPRECONDITION, "peer", "config: %s/%s names peer '%s', which the new "
+                              "config removes", section, zconfig_name (item), value);
+    }
+    return RB_OK;
+}
+
+rb_err_t
+rb_config_check_reload (const rb_config_t *running, const rb_config_t *next, rb_refusal_t *r)
+{
+    for (size_t i = 0; i < S_SCHEMA_SIZE; i++) {
+        const s_key_t *k = &s_schema [i];
+        if (s_reloadable (k) || s_same_value (running, next, k))
+            continue;
+        char field [96];
+        snprintf (field, sizeof field, "%s/%s", k->section, k->key);
+        return rb_refuse (r, RB_EPRECONDITION, field, "config: %s changed; it takes a restart "
+                          "(a reload applies peers, keys and the log level)", field);
+    }
+    for (size_t i = 0; i < S_ROLE_SECTIONS; i++) {
+        const char *section = s_role_sections [i].section;
+        char *before = s_section_text (running, section), *after = s_section_text (next, section);
+        bool same = before && after && streq (before, after);
+        free (before);
+        free (after);
+        if (!same)
+            return rb_refuse (r, RB_EPRECONDITION, section, "config: section '%s' changed; it takes "
+                              "a restart", section);
+        if (s_check_removed_peers (running, next, section, r))
+            return r->code;
+    }
+    return RB_OK;
+}
+
+void
+rb_config_apply_reload (rb_config_t *running, const rb_config_t *next)
+{
+    strcpy (running->cert, next->cert);
+    strcpy (running->next_cert, next->next_cert);
+    strcpy (running->log_level, next->log_level);
+    memcpy (running->peers, next->peers, sizeof running->peers);
+    running->peer_count = next->peer_count;
 }
 
 // ---------------------------------------------------------------------------

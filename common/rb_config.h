@@ -30,6 +30,8 @@ typedef struct {
     char name [RB_NAME_MAX + 1];    //  peer's node name
     char endpoint [256];            //  where its peer ROUTER listens
     char public_key [41];           //  its CURVE public key, Z85
+    char next_public_key [41];      //  while it rotates: its other key, Z85; "" none
+    bool revoked;                   //  no key of it is admitted or used; its queue waits
 } rb_peer_config_t;
 
 typedef struct {
@@ -39,6 +41,7 @@ typedef struct {
     char data_dir [512];            //  LMDB environment and allowlist live here
     char bind [256];                //  peer ROUTER endpoint
     char cert [512];                //  this node's certificate (secret file beside it)
+    char next_cert [512];           //  the key it rotates to, held and shown; "" none
     uint64_t map_size_mb;           //  LMDB map size
     char log_level [16];            //  error, warn, info, debug
     bool test_clock;                //  clock = test
@@ -100,6 +103,18 @@ typedef rb_err_t (rb_config_pair_fn) (const char *key, const char *value, void *
                                       rb_refusal_t *refusal);
 rb_err_t rb_config_pairs (const rb_config_t *self, const char *section, rb_config_pair_fn *fn,
                           void *arg, rb_refusal_t *refusal);
+
+//  Whether next may replace running in a live reload: only the peers,
+//  node/cert, node/next_cert and node/log_level may differ. A refusal
+//  names the first other key that changed (FAILED_PRECONDITION: it takes
+//  a restart), or the key of a daemon section that still names a peer
+//  the new config removes.
+rb_err_t rb_config_check_reload (const rb_config_t *running, const rb_config_t *next,
+                                 rb_refusal_t *refusal);
+
+//  Take next's peers, keys and log level into running, which daemons and
+//  links hold on to; after rb_config_check_reload said yes.
+void rb_config_apply_reload (rb_config_t *running, const rb_config_t *next);
 
 //  True when name is a valid node name ([a-z0-9-], 1..63, not starting with '-').
 bool rb_config_name_valid (const char *name);

@@ -35,8 +35,8 @@ rb_daemon_main (int argc, char *argv [], const char *program, const char *role,
     zsys_set_logstream (NULL);
     rb_refusal_t why;
     rb_config_t *config = rb_config_load (path, overrides, override_count, &why);
-    free (overrides);
     if (!config) {
+        free (overrides);
         fprintf (stderr, "%s: %s (%s)\n", program, why.message, why.field);
         return 2;
     }
@@ -44,6 +44,7 @@ rb_daemon_main (int argc, char *argv [], const char *program, const char *role,
         fprintf (stderr, "%s: config: node/role must be '%s' for this daemon, not '%s' (node/role)\n",
                  program, role, config->role);
         rb_config_destroy (&config);
+        free (overrides);
         return 2;
     }
     rb_log_setup ((rb_log_level_t) rb_log_level_parse (config->log_level), config->name);
@@ -51,6 +52,9 @@ rb_daemon_main (int argc, char *argv [], const char *program, const char *role,
     //  node binds: a configuration error stops it before anyone can reach
     //  it, and is reported as such even when the port is taken.
     rb_node_t *node = rb_node_open (config, &why);
+    if (node)           //  SIGHUP and the API's reload re-read the same file and flags
+        rb_node_set_reload (node, config, path, overrides, override_count);
+    free (overrides);
     if (!node) {
         rb_log_error ("msg=\"cannot start\" field=\"%s\" detail=\"%s\"", why.field, why.message);
         fprintf (stderr, "%s: %s (%s)\n", program, why.message, why.field);

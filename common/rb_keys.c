@@ -10,19 +10,23 @@ rb_keys_make (const char *dir, const char *name, char public_out [41], rb_refusa
         return rb_refuse (r, RB_EINVALID, "name", "key name '%s' must be 1-63 of [a-z0-9-]", name);
     if (zsys_dir_create ("%s", dir))
         return rb_refuse (r, RB_EINVALID, "dir", "cannot create directory %s", dir);
-    char path [600];
+    char path [600], secret [620];
     snprintf (path, sizeof path, "%s/%s.cert", dir, name);
-    if (zsys_file_exists (path))
-        return rb_refuse (r, RB_EPRECONDITION, "name", "%s exists; refusing to overwrite a key", path);
+    snprintf (secret, sizeof secret, "%s_secret", path);
+    if (zsys_file_exists (path) || zsys_file_exists (secret))
+        return rb_refuse (r, RB_EPRECONDITION, "name", "%s exists; refusing to overwrite a key",
+                          zsys_file_exists (path)? path: secret);
     zcert_t *cert = zcert_new ();
     if (!cert)
         return rb_refuse (r, RB_EINTERNAL, NULL, "cannot make a keypair");
     zcert_set_meta (cert, "name", "%s", name);
+    //  The secret half is born 0600: never readable by others, not even
+    //  between its creation and a chmod. The public half is for sharing.
+    mode_t mask = umask (077);
     int rc = zcert_save (cert, path);
+    umask (mask);
     if (rc == 0) {
-        char secret [620];
-        snprintf (secret, sizeof secret, "%s_secret", path);
-        chmod (secret, 0600);
+        chmod (path, 0644);
         snprintf (public_out, 41, "%s", zcert_public_txt (cert));
     }
     zcert_destroy (&cert);
@@ -31,6 +35,12 @@ rb_keys_make (const char *dir, const char *name, char public_out [41], rb_refusa
 
 zcert_t *
 rb_keys_load (const char *path, rb_refusal_t *r)
+{
+    return rb_keys_load_as (path, "node/cert", r);
+}
+
+zcert_t *
+rb_keys_load_as (const char *path, const char *field, rb_refusal_t *r)
 {
     char secret [600];
     snprintf (secret, sizeof secret, "%s_secret", path);
@@ -42,12 +52,25 @@ rb_keys_load (const char *path, rb_refusal_t *r)
               || crypto_scalarmult_base (derived, zcert_secret_key (cert)) != 0
               || memcmp (derived, zcert_public_key (cert), 32) != 0)) {
         zcert_destroy (&cert);
-        rb_refuse (r, RB_EINVALID, "node/cert", "%s does not hold the secret key of %s", secret, path);
+        rb_refuse (r, RB_EINVALID, field, "%s does not hold the secret key of %s", secret, path);
         return NULL;
     }
     if (!cert)
-        rb_refuse (r, RB_EINVALID, "node/cert", "cannot load certificate %s with its secret %s", path, secret);
+        rb_refuse (r, RB_EINVALID, field, "cannot load certificate %s with its secret %s", path, secret);
     return cert;
+}
+
+bool
+rb_keys_fingerprint (const char *public_z85, char out [20])
+{
+    uint8_t key [32], digest [crypto_hash_sha256_BYTES];
+    if (!public_z85 || strlen (public_z85) != 40 || !zmq_z85_decode (key, public_z85)
+    ||  sodium_init () < 0)
+        return false;
+    crypto_hash_sha256 (digest, key, sizeof key);
+    snprintf (out, 20, "%02x%02x:%02x%02x:%02x%02x:%02x%02x", digest [0], digest [1], digest [2],
+              digest [3], digest [4], digest [5], digest [6], digest [7]);
+    return true;
 }
 
 static void
@@ -84,9 +107,19 @@ rb_keys_write_allowlist (const rb_config_t *config, const char *dir, zhashx_t *c
         return rb_refuse (r, RB_ESTORE, "node/data_dir", "cannot create %s", dir);
     s_clear_dir (dir);
     for (int i = 0; i < config->peer_count; i++) {
+        const rb_peer_config_t *peer = &config->peers [i];
+        if (peer->revoked)
+            continue;       //  a revoked peer has no key that gets in
         uint8_t key [32];
-        zmq_z85_decode (key, config->peers [i].public_key);
-        rb_err_t rc = s_write_public (dir, config->peers [i].name, key, r);
+        zmq_z85_decode (key, peer->public_key);
+        rb_err_t rc = s_write_public (dir, peer->name, key, r);
+        if (!rc && *peer->next_public_key) {
+            //  A dot cannot appear in a peer name: "NAME.next" is no peer's.
+            char name [RB_NAME_MAX + 8];
+            snprintf (name, sizeof name, "%s.next", peer->name);
+            zmq_z85_decode (key, peer->next_public_key);
+            rc = s_write_public (dir, name, key, r);
+        }
         if (rc)
             return rc;
     }

@@ -26,7 +26,13 @@
 struct _rb_link_t {
     char name [RB_NAME_MAX + 1];    //  peer node name
     char public_key [41];           //  peer CURVE key, Z85
-    zsock_t *dealer;                //  our connection to the peer's ROUTER
+    char next_key [41];             //  its other key while it rotates, "" none
+    char endpoint [256];            //  its ROUTER
+    bool revoked;                   //  no key of it is used or admitted
+    int key_index;                  //  0: connect with public_key, 1: with next_key
+    int64_t connected_at;           //  monotonic ms the dealer was made
+    zcert_t *cert;                  //  not owned: this node's keypair
+    zsock_t *dealer;                //  our connection to the peer's ROUTER, NULL when revoked
     rb_outbox_t *outbox;            //  not owned
     const rb_config_t *config;      //  not owned: window, timings, limits
     rb_link_stats_t stats;          //  what status shows
@@ -43,24 +49,33 @@ struct _rb_link_t {
     int64_t ping_echo;              //  inbound: ping to echo, 0 none
 };
 
-rb_link_t *
-rb_link_new (const rb_peer_config_t *peer, const rb_config_t *config, zcert_t *cert,
-             rb_outbox_t *outbox)
+//  The key the link connects with: the peer's key, or during its rotation
+//  the one that key_index picks; "" when revoked.
+static const char *
+s_server_key (rb_link_t *self)
 {
-    rb_link_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return NULL;
-    snprintf (self->name, sizeof self->name, "%s", peer->name);
-    snprintf (self->public_key, sizeof self->public_key, "%s", peer->public_key);
-    self->outbox = outbox;
-    self->config = config;
+    if (self->revoked)
+        return "";
+    return self->key_index && *self->next_key? self->next_key: self->public_key;
+}
+
+//  (Re)make the DEALER with this node's key and the peer's current one.
+//  A new connection starts down and resends from what was acknowledged.
+static rb_err_t
+s_connect (rb_link_t *self)
+{
+    zsock_destroy (&self->dealer);
+    self->stats.up = false;
+    self->stats.sent = self->stats.acked;
+    self->connected_at = rb_clock_mono_ms ();
+    if (self->revoked)
+        return RB_OK;
+    const rb_config_t *config = self->config;
     self->dealer = zsock_new (ZMQ_DEALER);
-    if (!self->dealer) {
-        rb_link_destroy (&self);
-        return NULL;
-    }
-    zcert_apply (cert, self->dealer);
-    zsock_set_curve_serverkey (self->dealer, peer->public_key);
+    if (!self->dealer)
+        return RB_EINTERNAL;
+    zcert_apply (self->cert, self->dealer);
+    zsock_set_curve_serverkey (self->dealer, s_server_key (self));
     //  Never queue for a peer that is not connected: the outbox is the queue.
     zsock_set_immediate (self->dealer, 1);
     zsock_set_sndhwm (self->dealer, (int) (config->window / config->batch_events) + 16);
@@ -70,11 +85,61 @@ rb_link_new (const rb_peer_config_t *peer, const rb_config_t *config, zcert_t *c
     zsock_set_maxmsgsize (self->dealer, (int64_t) config->max_frame_bytes * 4);
     zsock_set_reconnect_ivl (self->dealer, 100);
     zsock_set_reconnect_ivl_max (self->dealer, 2000);
-    if (zsock_connect (self->dealer, "%s", peer->endpoint)) {
-        rb_log_error ("msg=\"cannot connect\" peer=%s endpoint=%s", peer->name, peer->endpoint);
-        rb_link_destroy (&self);
+    if (zsock_connect (self->dealer, "%s", self->endpoint)) {
+        rb_log_error ("msg=\"cannot connect\" peer=%s endpoint=%s", self->name, self->endpoint);
+        zsock_destroy (&self->dealer);
+        return RB_EINVALID;
     }
+    return RB_OK;
+}
+
+static void
+s_take_peer (rb_link_t *self, const rb_peer_config_t *peer, zcert_t *cert)
+{
+    snprintf (self->public_key, sizeof self->public_key, "%s", peer->public_key);
+    snprintf (self->next_key, sizeof self->next_key, "%s", peer->next_public_key);
+    snprintf (self->endpoint, sizeof self->endpoint, "%s", peer->endpoint);
+    self->revoked = peer->revoked;
+    self->key_index = 0;
+    self->cert = cert;
+}
+
+rb_link_t *
+rb_link_new (const rb_peer_config_t *peer, const rb_config_t *config, zcert_t *cert,
+             rb_outbox_t *outbox)
+{
+    rb_link_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    snprintf (self->name, sizeof self->name, "%s", peer->name);
+    s_take_peer (self, peer, cert);
+    self->outbox = outbox;
+    self->config = config;
+    if (s_connect (self))
+        rb_link_destroy (&self);
     return self;
+}
+
+rb_err_t
+rb_link_configure (rb_link_t *self, const rb_peer_config_t *peer, zcert_t *cert)
+{
+    s_take_peer (self, peer, cert);
+    rb_log_info ("msg=\"link configured\" peer=%s endpoint=%s key=%.8s next_key=%.8s revoked=%d",
+                 self->name, self->endpoint, self->public_key, self->next_key, self->revoked);
+    return s_connect (self);
+}
+
+bool
+rb_link_admits (rb_link_t *self, const char *key)
+{
+    return !self->revoked && key
+        && (streq (key, self->public_key) || (*self->next_key && streq (key, self->next_key)));
+}
+
+const char *
+rb_link_server_key (rb_link_t *self)
+{
+    return s_server_key (self);
 }
 
 void
@@ -224,6 +289,18 @@ rb_link_assigned (rb_link_t *self, uint64_t seq)
 void
 rb_link_tick (rb_link_t *self, int64_t now_ms)
 {
+    if (!self->dealer)
+        return;         //  revoked: nothing is sent, its queue waits on disk
+    if (!self->stats.up && *self->next_key
+    &&  now_ms - self->connected_at > (int64_t) self->config->peer_timeout_ms) {
+        //  The peer rotates its key and lists two: no answer with one
+        //  means it serves the other by now.
+        self->key_index = !self->key_index;
+        rb_log_info ("msg=\"no answer: trying the peer's other key\" peer=%s key=%.8s",
+                     self->name, s_server_key (self));
+        if (s_connect (self))
+            return;
+    }
     if (self->stats.up && now_ms - self->stats.heard_mono_ms > (int64_t) self->config->peer_timeout_ms) {
         self->stats.up = false;
         rb_log_warn ("msg=\"peer down\" peer=%s silent_ms=%lld unacked=%llu", self->name,

@@ -48,12 +48,26 @@ typedef struct {
 rb_link_t *rb_link_new (const rb_peer_config_t *peer, const rb_config_t *config,
                         zcert_t *cert, rb_outbox_t *outbox);
 
+//  Take the peer's config again (endpoint, keys, revocation) and this
+//  node's keypair cert, and reconnect: the new connection starts down and
+//  resends from what was acknowledged, so nothing in flight is lost. A
+//  revoked peer gets no connection; its queue waits in the outbox.
+rb_err_t rb_link_configure (rb_link_t *self, const rb_peer_config_t *peer, zcert_t *cert);
+
+//  True when key (Z85) is one of the peer's keys and it is not revoked.
+bool rb_link_admits (rb_link_t *self, const char *key);
+
+//  The peer key the link connects with now ("" when revoked). With two
+//  keys listed (a rotation), a link that hears nothing for peer_timeout_ms
+//  reconnects with the other one.
+const char *rb_link_server_key (rb_link_t *self);
+
 //  Close the socket, destroy and null the caller's pointer.
 void rb_link_destroy (rb_link_t **self_p);
 
 const char *rb_link_name (rb_link_t *self);
 const char *rb_link_public_key (rb_link_t *self);
-zsock_t *rb_link_socket (rb_link_t *self);
+zsock_t *rb_link_socket (rb_link_t *self);      //  NULL when revoked
 rb_link_stats_t *rb_link_stats (rb_link_t *self);
 
 //  Load assigned/acked from the store, at start.

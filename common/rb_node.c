@@ -120,7 +120,11 @@ rb_node_open (const rb_config_t *config, rb_refusal_t *r)
     rb_node_count (self, "notifications_received", 0);     //  shown from the start
     self->clock = rb_clock_new (config->test_clock);
     self->cert = rb_keys_load (config->cert, r);
-    if (self->cert)
+    if (self->cert && *config->next_cert) {
+        zcert_t *next = rb_keys_load_as (config->next_cert, "node/next_cert", r);
+        zcert_destroy (&next);
+    }
+    if (self->cert && !r->code)
         self->store = rb_store_new (config->data_dir, config->map_size_mb, r);
     if (self->store) {
         self->outbox = rb_outbox_new (self->store);
@@ -204,6 +208,7 @@ rb_node_destroy (rb_node_t **self_p)
     zsock_destroy (&self->api);
     zhashx_destroy (&self->api_clients);
     zactor_destroy (&self->auth);
+    rb_reload_free (self);
     rb_notices_destroy (&self->notices);
     zlistx_destroy (&self->daemon_counters);
     rb_inbox_destroy (&self->inbox);
@@ -650,7 +655,7 @@ s_handle_peer_frame (rb_node_t *self, zmsg_t *msg)
     rb_link_t *link = NULL;
     const char *key = body? zframe_meta (body, "User-Id"): NULL;
     for (int i = 0; key && i < self->link_count; i++)
-        if (streq (rb_link_public_key (self->links [i]), key)) {
+        if (rb_link_admits (self->links [i], key)) {
             index = i;
             link = self->links [i];
         }
@@ -854,7 +859,7 @@ s_turn (rb_node_t *self, zmq_pollitem_t *items, int count)
     int64_t now = rb_clock_mono_ms ();
     for (int i = 0; i < self->link_count; i++) {
         zsock_t *dealer = rb_link_socket (self->links [i]);
-        for (int n = 0; n < S_DRAIN_FRAMES * 4 && (zsock_events (dealer) & ZMQ_POLLIN); n++) {
+        for (int n = 0; dealer && n < S_DRAIN_FRAMES * 4 && (zsock_events (dealer) & ZMQ_POLLIN); n++) {
             zmsg_t *msg = zmsg_recv (dealer);
             zframe_t *body = msg? zmsg_first (msg): NULL;
             if (body && zmsg_size (msg) == 1)
@@ -870,9 +875,34 @@ s_turn (rb_node_t *self, zmq_pollitem_t *items, int count)
                          rb_errname (why.code), why.field, why.message);
     }
     s_commit (self);
+    rb_reload_turn (self);      //  between commits: links may come, go and reconnect
     for (int i = 0; i < self->link_count; i++)
         rb_link_tick (self->links [i], now);
     s_pump (self);
+}
+
+//  What the loop waits on: the API, the ROUTER, the monitors and every
+//  link that has a socket. Made each turn, since a reload or a link
+//  trying a peer's other key changes the links' sockets. The API monitor,
+//  when there is one, comes last.
+static int
+s_poll_items (rb_node_t *self, zmq_pollitem_t *items)
+{
+    int count = 0;
+    items [count++].socket = zsock_resolve (self->api);
+    items [count++].socket = zsock_resolve (self->router);
+    items [count++].socket = zsock_resolve (self->monitor);
+    for (int i = 0; i < self->link_count; i++)
+        if (rb_link_socket (self->links [i]))
+            items [count++].socket = zsock_resolve (rb_link_socket (self->links [i]));
+    if (self->api_monitor)
+        items [count++].socket = zsock_resolve (self->api_monitor);
+    for (int i = 0; i < count; i++) {
+        items [i].fd = 0;
+        items [i].events = ZMQ_POLLIN;
+        items [i].revents = 0;
+    }
+    return count;
 }
 
 int
@@ -880,23 +910,12 @@ rb_node_run (rb_node_t *self)
 {
     if (!self->router || !self->api || !self->monitor)
         return -1;
-    int count = 3 + self->link_count + (self->api_monitor? 1: 0);
-    zmq_pollitem_t *items = calloc (count, sizeof *items);
-    if (self->api_monitor)
-        items [count - 1].socket = zsock_resolve (self->api_monitor);
-    items [0].socket = zsock_resolve (self->api);
-    items [1].socket = zsock_resolve (self->router);
-    items [2].socket = zsock_resolve (self->monitor);
-    for (int i = 0; i < self->link_count; i++)
-        items [3 + i].socket = zsock_resolve (rb_link_socket (self->links [i]));
-    for (int i = 0; i < count; i++)
-        items [i].events = ZMQ_POLLIN;
     rb_log_info ("msg=\"node running\" role=%s bind=%s api=%s peers=%d clock=%s",
                  self->config->role, self->config->bind, self->config->api_endpoint,
                  self->link_count, rb_clock_is_test (self->clock)? "test": "wall");
+    zmq_pollitem_t items [RB_MAX_PEERS + 4];
     while (!self->terminated && !zsys_interrupted)
-        s_turn (self, items, count);
-    free (items);
+        s_turn (self, items, s_poll_items (self, items));
     rb_log_info ("msg=\"node stopped\"");
     return 0;
 }

@@ -34,6 +34,16 @@ rb_node_t *rb_node_new (const rb_config_t *config, rb_refusal_t *refusal);
 rb_node_t *rb_node_open (const rb_config_t *config, rb_refusal_t *refusal);
 rb_err_t rb_node_bind (rb_node_t *self, rb_refusal_t *refusal);
 
+//  Let the node reload its peers and keys while it runs, on SIGHUP and on
+//  the API's `reload`: it re-reads path with the same overrides and, when
+//  only peers, node/cert, node/next_cert or node/log_level changed, takes
+//  them into config (the running config, which the daemon and the node
+//  share) and applies them to its links, allowlist and sockets. Anything
+//  else is refused with the key named, and config stays as it was. See
+//  rb_reload.c for what a reload does and common/README.md for its rules.
+void rb_node_set_reload (rb_node_t *self, rb_config_t *config, const char *path,
+                         const char **overrides, int override_count);
+
 //  Close everything and null the caller's pointer.
 void rb_node_destroy (rb_node_t **self_p);
 

@@ -23,6 +23,8 @@ typedef struct {
     uint64_t link_gaps;                 //  inbound batches that skipped ahead
     uint64_t link_refused [RB_ERR_COUNT];//  inbound frames/envelopes refused, by reason
     uint64_t auth_failures;             //  CURVE handshakes refused by the allowlist
+    uint64_t reloads;                   //  reloads of keys and peers applied
+    uint64_t reloads_refused;           //  reloads refused: the running config stayed
     uint64_t commits;                   //  group commits
     uint64_t commit_failures;           //  group commits that failed
     uint64_t commit_us;                 //  time spent committing (fsync included), µs
@@ -92,6 +94,12 @@ struct _rb_node_t {
     zlistx_t *daemon_counters;  //  rb_daemon_counter_t, in creation order
     uint8_t id_pool [4096];     //  random bytes for new event ids
     size_t id_pool_used;        //  bytes of it given out
+    rb_config_t *reload_config; //  the running config a reload updates; NULL: no reload
+    char *reload_path;          //  the config file it re-reads
+    char **reload_overrides;    //  the --set flags it was loaded with
+    int reload_override_count;
+    zmsg_t *reload_route;       //  an API reload waiting for the end of the turn
+    uint64_t reload_request_id; //  its request id
 };
 
 //  Run fn on a fresh child of the group transaction and commit or drop it;
@@ -118,6 +126,14 @@ void rb_api_fail_pending (rb_node_t *self, rb_err_t code, const char *message);
 
 //  Send every queued reply.
 void rb_api_flush (rb_node_t *self);
+
+//  Reload and keys (rb_reload.c): take an API reload, to run at the end of
+//  the turn; run a reload that SIGHUP or the API asked for, between two
+//  commits; answer the keys call; free what rb_node_set_reload kept.
+void rb_reload_request (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req);
+void rb_reload_turn (rb_node_t *self);
+void rb_reload_keys (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req);
+void rb_reload_free (rb_node_t *self);
 
 //  The link for a peer name, or NULL.
 rb_link_t *rb_node_link (rb_node_t *self, const char *name, int *index);

@@ -19,7 +19,8 @@
  *
  *  Files: main.c (table, connection, runtime commands), rb_cli.c (option
  *  readers, the call, JSON), agency.c (the agency daemons' calls),
- *  render.c (notifications in plain words, acknowledging them).
+ *  render.c (notifications in plain words, acknowledging them), keys.c
+ *  (a node's keys: show a certificate, the keys in use, reload).
  */
 #ifndef RB_CLI_H
 #define RB_CLI_H
@@ -182,5 +183,6 @@ rb_cli_fn rb_cli_keys_make, rb_cli_keys_region, rb_cli_status, rb_cli_submit,
 rb_cli_fn rb_cli_enrol, rb_cli_unenrol, rb_cli_attendance, rb_cli_close_day, rb_cli_involve,
           rb_cli_parent_link, rb_cli_parent_report, rb_cli_case, rb_cli_regie;
 rb_cli_fn rb_cli_notifications, rb_cli_ack;
+rb_cli_fn rb_cli_keys_show, rb_cli_keys_status, rb_cli_reload;
 
 #endif
