@@ -364,6 +364,7 @@ class Node:
         self.log_path = os.path.join(env.dir, name + ".log")
         self.public_key = env.key(name)
         self.peers = {}                 # name -> (endpoint, public key)
+        self.peer_settings = {}         # name -> {key: value}: next_public_key, revoked
         self.settings = {
             "node": {"name": name, "role": daemon, "data_dir": self.data_dir,
                      "bind": self.bind, "cert": self.cert, "map_size_mb": "1024",
@@ -401,6 +402,8 @@ class Node:
                 lines.append("    " + name)
                 lines.append("        endpoint = \"%s\"" % endpoint)
                 lines.append("        public_key = \"%s\"" % key)
+                for k, v in self.peer_settings.get(name, {}).items():
+                    lines.append("        %s = \"%s\"" % (k, v))
         return "\n".join(lines) + "\n"
 
     def write_config(self):
