@@ -291,13 +291,18 @@ rb_link_tick (rb_link_t *self, int64_t now_ms)
 {
     if (!self->dealer)
         return;         //  revoked: nothing is sent, its queue waits on disk
-    if (!self->stats.up && *self->next_key
-    &&  now_ms - self->connected_at > (int64_t) self->config->peer_timeout_ms) {
-        //  The peer rotates its key and lists two: no answer with one
-        //  means it serves the other by now.
-        self->key_index = !self->key_index;
-        rb_log_info ("msg=\"no answer: trying the peer's other key\" peer=%s key=%.8s",
-                     self->name, s_server_key (self));
+    if (!self->stats.up && now_ms - self->connected_at > (int64_t) self->config->peer_timeout_ms) {
+        //  Silence: connect again. ZeroMQ gives up on a connection whose
+        //  handshake the peer refused (this node's key not, or not yet, on
+        //  its allowlist): only a new socket tries again. A peer that
+        //  rotates its key and lists two may serve the other one by now.
+        if (*self->next_key) {
+            self->key_index = !self->key_index;
+            rb_log_info ("msg=\"no answer: trying the peer's other key\" peer=%s key=%.8s",
+                         self->name, s_server_key (self));
+        }
+        else
+            rb_log_debug ("msg=\"no answer: connecting again\" peer=%s", self->name);
         if (s_connect (self))
             return;
     }
