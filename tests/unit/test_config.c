@@ -557,17 +557,24 @@ s_collect_pair (const char *key, const char *value, void *arg, rb_refusal_t *r)
     return RB_OK;
 }
 
-//  Load text + the valid file's node and api, expecting it to load.
+//  The valid file edited as s_write_edited does, loaded; it must load.
 static rb_config_t *
-s_load_appended (const char *append)
+s_load_edited (const char *find, const char *replace)
 {
-    s_write_edited ("daemon.cfg", NULL, append);
+    s_write_edited ("reload.cfg", find, replace);
     rb_refusal_t r;
-    rb_config_t *config = rb_config_load ("daemon.cfg", NULL, 0, &r);
+    rb_config_t *config = rb_config_load ("reload.cfg", NULL, 0, &r);
     if (!config)
         printf ("  refused: %s (%s)\n", r.message, r.field);
     CHECK (config);
     return config;
+}
+
+//  The valid file with text appended, loaded; it must load.
+static rb_config_t *
+s_load_appended (const char *append)
+{
+    return s_load_edited (NULL, append);
 }
 
 static void
@@ -637,6 +644,111 @@ s_test_daemon_sections (void)
     rb_config_destroy (&config);
 }
 
+//  Whether a reload from running to the file edited so is refused, and how.
+static void
+s_expect_reload (rb_config_t *running, const char *find, const char *replace, rb_err_t code,
+                 const char *field)
+{
+    rb_config_t *next = s_load_edited (find, replace);
+    rb_refusal_t r = { 0 };
+    rb_err_t rc = rb_config_check_reload (running, next, &r);
+    if (rc != code || (code && strcmp (r.field, field) != 0))
+        printf ("  reload edit: '%s' -> '%s': %s (%s)\n", find? find: "(append)", replace? replace: "(drop)",
+                r.message, r.field);
+    CHECK_INT (rc, code);
+    if (code)
+        CHECK_REFUSAL (&r, code, field);
+    rb_config_destroy (&next);
+}
+
+static void
+s_test_rotation_keys (void)
+{
+    rb_test_section ("a peer may list its next key, or be revoked; a node may hold its next key");
+    zcert_t *next = zcert_new ();
+    char line [96];
+    snprintf (line, sizeof line, "        next_public_key = \"%s\"", zcert_public_txt (next));
+    rb_config_t *config = s_load_edited (NULL, line);     //  appended: care-b's
+    CHECK_STR (rb_config_peer (config, "care-b")->next_public_key, zcert_public_txt (next));
+    CHECK_STR (rb_config_peer (config, "mun-a")->next_public_key, "");
+    CHECK (!rb_config_peer (config, "care-b")->revoked);
+    CHECK_STR (config->next_cert, "");
+    rb_config_destroy (&config);
+    config = s_load_edited (NULL, "        revoked = true");
+    CHECK (rb_config_peer (config, "care-b")->revoked);
+    rb_config_destroy (&config);
+    config = s_load_edited ("    cert =", "    cert = keys/a.cert\n    next_cert = keys/a-2.cert");
+    CHECK_STR (config->next_cert, "keys/a-2.cert");
+    rb_config_destroy (&config);
+
+    rb_test_section ("a malformed next key, the same key twice or a revoked that is no boolean is refused");
+    s_expect_refused (NULL, "        next_public_key = \"short\"", RB_EINVALID, "peer/care-b/next_public_key");
+    snprintf (line, sizeof line, "        next_public_key = \"%s\"", s_key_care);
+    s_expect_refused (NULL, line, RB_EINVALID, "peer/care-b/next_public_key");
+    s_expect_refused (NULL, "        revoked = maybe", RB_EINVALID, "peer/care-b/revoked");
+    zcert_destroy (&next);
+}
+
+//  The valid file with peer mun-a renamed mun-b, and text appended.
+static rb_config_t *
+s_load_renamed (const char *append)
+{
+    char text [4096];
+    s_valid_text (text, sizeof text);
+    char *at = strstr (text, "    mun-a\n");
+    CHECK (at);
+    at [8] = 'b';
+    strcat (text, append);
+    rb_test_write_file ("renamed.cfg", "%s", text);
+    rb_refusal_t r;
+    rb_config_t *config = rb_config_load ("renamed.cfg", NULL, 0, &r);
+    CHECK (config);
+    return config;
+}
+
+static void
+s_test_reload (void)
+{
+    rb_test_section ("a reload may change the peers, the node's keys and the log level");
+    rb_config_t *running = s_load_edited (NULL, NULL);
+    s_expect_reload (running, NULL, NULL, RB_OK, NULL);
+    char mun_key [64];
+    snprintf (mun_key, sizeof mun_key, "        public_key = \"%s", s_key_mun);
+    s_expect_reload (running, mun_key, "        public_key = \"rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr\"\n"
+                     "        revoked = true", RB_OK, NULL);
+    s_expect_reload (running, "    cert =", "    cert = keys/new.cert\n    next_cert = keys/next.cert\n"
+                     "    log_level = debug", RB_OK, NULL);
+    s_expect_reload (running, "    mun-a", "    mun-b", RB_OK, NULL);
+
+    rb_test_section ("any other change takes a restart, and is refused naming the key");
+    s_expect_reload (running, "    bind =", "    bind = \"tcp://127.0.0.1:7999\"", RB_EPRECONDITION, "node/bind");
+    s_expect_reload (running, NULL, "link\n    window = 1000", RB_EPRECONDITION, "link/window");
+    s_expect_reload (running, NULL, "homes\n    0363 = mun-a", RB_EPRECONDITION, "homes");
+
+    rb_test_section ("removing a peer a daemon's section still names is refused");
+    rb_config_destroy (&running);
+    running = s_load_edited (NULL, "homes\n    0363 = mun-a");
+    rb_config_t *next = s_load_renamed ("homes\n    0363 = mun-a\n");
+    rb_refusal_t r = { 0 };
+    CHECK_INT (rb_config_check_reload (running, next, &r), RB_EPRECONDITION);
+    CHECK_REFUSAL (&r, RB_EPRECONDITION, "peer");
+    CHECK (strstr (r.message, "homes/0363"));
+    rb_config_destroy (&next);
+    rb_config_destroy (&running);
+
+    rb_test_section ("applying a reload takes the peers and keys, and keeps the rest");
+    running = s_load_edited (NULL, NULL);
+    next = s_load_renamed ("");
+    strcpy (next->cert, "keys/new.cert");
+    rb_config_apply_reload (running, next);
+    CHECK_STR (running->cert, "keys/new.cert");
+    CHECK (rb_config_peer (running, "mun-b") && !rb_config_peer (running, "mun-a"));
+    CHECK_INT (running->peer_count, 2);
+    CHECK_STR (running->bind, "tcp://127.0.0.1:7101");
+    rb_config_destroy (&next);
+    rb_config_destroy (&running);
+}
+
 int
 main (void)
 {
@@ -661,5 +773,7 @@ main (void)
     s_test_example ();
     s_test_names ();
     s_test_daemon_sections ();
+    s_test_rotation_keys ();
+    s_test_reload ();
     return rb_test_end ();
 }

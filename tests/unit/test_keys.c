@@ -309,6 +309,51 @@ s_test_allowlist (void)
     rb_config_destroy (&config);
 }
 
+static void
+s_test_rotation (void)
+{
+    rb_test_section ("make refuses when only the secret half is there");
+    rb_refusal_t r = { 0 };
+    char key [41];
+    rb_test_write_file ("keys/orphan.cert_secret", "left behind\n");
+    CHECK_INT (rb_keys_make ("keys", "orphan", key, &r), RB_EPRECONDITION);
+    CHECK_REFUSAL (&r, RB_EPRECONDITION, "name");
+    CHECK (strstr (r.message, "orphan.cert_secret"));
+
+    rb_test_section ("a fingerprint is 8 bytes of the key's SHA-256, stable and distinct");
+    char one [20], again [20], other [20];
+    CHECK (rb_keys_fingerprint (s_mun, one));
+    CHECK (rb_keys_fingerprint (s_mun, again));
+    CHECK (rb_keys_fingerprint (s_care, other));
+    CHECK_STR (one, again);
+    CHECK (strcmp (one, other) != 0);
+    CHECK_UINT (strlen (one), 19);
+    CHECK (one [4] == ':' && one [9] == ':' && one [14] == ':');
+    CHECK (!rb_keys_fingerprint ("short", one));
+    CHECK (!rb_keys_fingerprint (NULL, one));
+
+    rb_test_section ("a next certificate is refused naming node/next_cert");
+    CHECK (rb_keys_load_as ("keys/nobody.cert", "node/next_cert", &r) == NULL);
+    CHECK_REFUSAL (&r, RB_EINVALID, "node/next_cert");
+    zcert_t *cert = rb_keys_load_as ("keys/school-a.cert", "node/next_cert", &r);
+    CHECK (cert);
+    zcert_destroy (&cert);
+
+    rb_test_section ("a rotating peer's two keys are on the allowlist, a revoked peer's none");
+    rb_config_t *config = s_config ("");
+    char next [41];
+    CHECK_INT (rb_keys_make ("keys", "mun-a-next", next, &r), RB_OK);
+    memcpy (config->peers [0].next_public_key, next, sizeof next);
+    config->peers [1].revoked = true;
+    CHECK_INT (rb_keys_write_allowlist (config, "allow", NULL, &r), RB_OK);
+    s_allowlist_t list = s_read_allowlist ("allow");
+    CHECK_INT (list.count, 2);
+    CHECK (s_has_name (&list, "mun-a.cert") && s_has_name (&list, "mun-a.next.cert"));
+    CHECK (s_has_key (&list, s_mun) && s_has_key (&list, next));
+    CHECK (!s_has_key (&list, s_care));
+    rb_config_destroy (&config);
+}
+
 int
 main (void)
 {
@@ -316,5 +361,6 @@ main (void)
     s_test_make ();
     s_test_load ();
     s_test_allowlist ();
+    s_test_rotation ();
     return rb_test_end ();
 }

@@ -182,6 +182,49 @@ s_stored (void)
 // ---------------------------------------------------------------------------
 
 static void
+s_test_keys (rb_config_t *config, zcert_t *cert)
+{
+    rb_test_section ("a link admits the peer's keys, both while it rotates");
+    rb_peer_config_t peer = config->peers [0];
+    zcert_t *next = zcert_new ();
+    snprintf (peer.next_public_key, sizeof peer.next_public_key, "%s", zcert_public_txt (next));
+    rb_link_t *link = rb_link_new (&peer, config, cert, s_outbox);
+    CHECK (link);
+    CHECK (rb_link_admits (link, peer.public_key));
+    CHECK (rb_link_admits (link, peer.next_public_key));
+    CHECK (!rb_link_admits (link, zcert_public_txt (cert)));
+    CHECK (!rb_link_admits (link, NULL));
+    CHECK_STR (rb_link_server_key (link), peer.public_key);
+
+    rb_test_section ("silent for the peer timeout, it connects again with the peer's other key");
+    zsock_t *before = rb_link_socket (link);
+    rb_link_tick (link, rb_clock_mono_ms () + PEER_TIMEOUT_MS + 100);
+    CHECK_STR (rb_link_server_key (link), peer.next_public_key);
+    CHECK (rb_link_socket (link) && rb_link_socket (link) != before);
+    CHECK (!rb_link_stats (link)->up);
+
+    rb_test_section ("revoked, it admits no key, has no socket and sends nothing");
+    peer.revoked = true;
+    CHECK_INT (rb_link_configure (link, &peer, cert), RB_OK);
+    CHECK (!rb_link_admits (link, peer.public_key));
+    CHECK (!rb_link_admits (link, peer.next_public_key));
+    CHECK (rb_link_socket (link) == NULL);
+    CHECK_STR (rb_link_server_key (link), "");
+    rb_link_tick (link, rb_clock_mono_ms () + PEER_TIMEOUT_MS + 100);
+    CHECK (rb_link_socket (link) == NULL);
+
+    rb_test_section ("configured again with one key, it connects with that one");
+    peer.revoked = false;
+    peer.next_public_key [0] = '\0';
+    CHECK_INT (rb_link_configure (link, &peer, cert), RB_OK);
+    CHECK (rb_link_socket (link));
+    CHECK_STR (rb_link_server_key (link), peer.public_key);
+    CHECK (!rb_link_admits (link, zcert_public_txt (next)));
+    rb_link_destroy (&link);
+    zcert_destroy (&next);
+}
+
+static void
 s_test_sender (rb_config_t *config, zcert_t *cert)
 {
     rb_test_section ("a new link loads its numbers and waits for the peer");
@@ -527,6 +570,8 @@ main (void)
 
     s_test_sender (config, cert);
     s_test_receiver (config, cert);
+
+    s_test_keys (config, cert);
 
     rb_test_section ("a link to an endpoint that cannot be used is not made");
     rb_peer_config_t bad = config->peers [0];
