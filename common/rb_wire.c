@@ -105,7 +105,9 @@ rb_wire_pseudonym_valid (const char *text)
 bool
 rb_wire_kind_known (int kind)
 {
-    return kind >= REGIEBUS__EVENT_KIND__TEST && kind <= REGIEBUS__EVENT_KIND__REGIE_CHANGE;
+    //  Every value kinds.proto defines: a new kind is known once it is there.
+    return kind != REGIEBUS__EVENT_KIND__EVENT_KIND_UNSPECIFIED
+        && protobuf_c_enum_descriptor_get_value (&regiebus__event_kind__descriptor, kind) != NULL;
 }
 
 //  Shared checks for what envelopes and submissions have in common.

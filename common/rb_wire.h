@@ -57,7 +57,7 @@ rb_err_t rb_wire_submission_check (const Regiebus__Submission *s, const char *pr
 //  True for 64 lowercase hex characters.
 bool rb_wire_pseudonym_valid (const char *text);
 
-//  True for an event kind of kinds.proto (TEST ... REGIE_CHANGE). Which
+//  True for an event kind kinds.proto defines (TEST, ENROLMENT ...). Which
 //  kinds a node takes is its daemon's business: it refuses the others.
 bool rb_wire_kind_known (int kind);
 

@@ -13,6 +13,7 @@
 #include "rb_municipality.h"
 #include "rb_calendar.h"
 #include "rb_log.h"
+#include "rb_mun_plans.h"
 #include "rb_mun_timers.h"
 #include "rb_regie.h"
 #include "rb_route.h"
@@ -39,6 +40,8 @@ typedef struct {
     rb_regie_policy_t policy;       //  the region's default policy
     rb_timers_t *timers;            //  durable timers in the node's store
     rb_mun_timers_t *dispatch;      //  fires the due ones by id prefix
+    uint64_t reminder_days;         //  plan reminders, days before a milestone
+    rb_mun_plans_t *plans;          //  the plans and their timers
 } s_municipality_t;
 
 //  What one event or call did.
@@ -277,6 +280,14 @@ s_on_parent_report (s_municipality_t *self, s_event_t *ev, const ProtobufCMessag
     return rc? rc: rb_route_event (&ev->route, NULL, p, why);
 }
 
+static rb_err_t
+s_on_plan_command (s_municipality_t *self, s_event_t *ev, const ProtobufCMessage *payload,
+                   rb_refusal_t *why)
+{
+    return rb_mun_plans_on_command (self->plans, ev->txn, ev->envelope,
+                                    (const Regiebus__PlanCommand *) payload, why);
+}
+
 typedef rb_err_t (s_event_fn) (s_municipality_t *self, s_event_t *ev,
                                const ProtobufCMessage *payload, rb_refusal_t *why);
 
@@ -291,6 +302,7 @@ static const struct {
     { REGIEBUS__EVENT_KIND__INVOLVEMENT, &regiebus__involvement__descriptor, s_on_involvement },
     { REGIEBUS__EVENT_KIND__PARENT_LINK, &regiebus__parent_link__descriptor, s_on_parent_link },
     { REGIEBUS__EVENT_KIND__PARENT_REPORT, &regiebus__parent_report__descriptor, s_on_parent_report },
+    { REGIEBUS__EVENT_KIND__PLAN_COMMAND, &regiebus__plan_command__descriptor, s_on_plan_command },
 };
 
 #define S_EVENTS (sizeof s_events / sizeof s_events [0])
@@ -307,11 +319,8 @@ static rb_route_t
 s_route (s_municipality_t *self, rb_txn_t *txn, const char *pseudonym, const uint8_t *event_id,
          int64_t occurred_at_ms, const char *from_node)
 {
-    return (rb_route_t) {
-        .node = self->node, .config = self->config, .regie = self->regie, .txn = txn,
-        .case_pseudonym = pseudonym, .event_id = event_id, .occurred_at_ms = occurred_at_ms,
-        .from_node = from_node, .today = rb_calendar_date_at (rb_node_now_ms (self->node))
-    };
+    return rb_route_start (self->node, self->config, self->regie, txn, pseudonym, event_id,
+                           occurred_at_ms, from_node);
 }
 
 //  Every valid inbound envelope, inside its receive commit.
@@ -459,6 +468,10 @@ s_call (rb_node_t *node, rb_call_t *call, rb_txn_t *txn, const Regiebus__ApiRequ
         return s_show_case (self, call, txn, request->show_case, why);
     if (request->call_case == REGIEBUS__API_REQUEST__CALL_REGIE)
         return s_regie (self, call, txn, request->regie, why);
+    if (request->call_case == REGIEBUS__API_REQUEST__CALL_PLAN_COMMAND)
+        return rb_mun_plans_command_call (self->plans, call, txn, request->plan_command, why);
+    if (request->call_case == REGIEBUS__API_REQUEST__CALL_GET_PLANS)
+        return rb_mun_plans_get_call (self->plans, call, txn, request->get_plans, why);
     return rb_refuse (why, RB_EPRECONDITION, "call", "a municipality node does not take this call");
 }
 
@@ -489,7 +502,13 @@ s_timers_setup (s_municipality_t *self, rb_refusal_t *why)
     self->dispatch = self->timers? rb_mun_timers_new (self->timers, RB_MUN_TIMERS_PER_TICK): NULL;
     if (!self->dispatch)
         return rb_refuse (why, RB_EINTERNAL, NULL, "out of memory");
-    return RB_OK;
+    self->plans = rb_mun_plans_new (self->node, self->config, self->regie, self->timers,
+                                    (int) self->reminder_days, why);
+    if (!self->plans)
+        return why->code;
+    //  One line per kind of timer: its id prefix and who fires it.
+    return rb_mun_timers_on (self->dispatch, RB_MUN_PLANS_TIMER_PREFIX, rb_mun_plans_fire,
+                             self->plans, why);
 }
 
 
@@ -523,6 +542,8 @@ s_read_config (s_municipality_t *self, const rb_config_t *config, rb_refusal_t *
         { "duty_contact", RB_CONFIG_TEXT, p->duty_contact, sizeof p->duty_contact, false, "", 0, 0 },
         { "leerplicht_at_first_absence", RB_CONFIG_BOOL, &p->leerplicht_at_first_absence, 0,
           false, "false", 0, 0 },
+        { "plan_reminder_days", RB_CONFIG_UINT, &self->reminder_days, 0, false,
+          "2", 0, RB_MUN_PLANS_REMINDER_DAYS_MAX },     //  RB_MUN_PLANS_REMINDER_DAYS
     };
     rb_err_t rc = rb_config_section (config, "municipality", items, sizeof items / sizeof items [0], why);
     //  The policy section takes no keys yet: anything there is a mistake.
@@ -541,6 +562,7 @@ static void
 s_destroy (s_municipality_t **self_p)
 {
     if (*self_p) {
+        rb_mun_plans_destroy (&(*self_p)->plans);
         rb_mun_timers_destroy (&(*self_p)->dispatch);
         rb_timers_destroy (&(*self_p)->timers);
         rb_regie_destroy (&(*self_p)->regie);

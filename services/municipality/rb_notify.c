@@ -34,6 +34,7 @@ typedef struct {
 #define S_ABSENCE REGIEBUS__EVENT_KIND__ABSENCE_SIGNAL
 #define S_REPORT REGIEBUS__EVENT_KIND__PARENT_REPORT
 #define S_CHANGE REGIEBUS__EVENT_KIND__REGIE_CHANGE
+#define S_PLAN REGIEBUS__EVENT_KIND__PLAN_CHANGE
 #define S_CONTACT_PARENTS REGIEBUS__EXPECTED_ACTION__CONTACT_PARENTS
 #define S_CONTACT_SCHOOL REGIEBUS__EXPECTED_ACTION__CONTACT_SCHOOL
 #define S_ASSESS REGIEBUS__EXPECTED_ACTION__ASSESS_CASE
@@ -50,7 +51,11 @@ static const s_rule_t s_rules [] = {
     { S_REPORT, REGIEBUS__PARENT_REPORT_KIND__PARENT_HOME_SIGNAL, RB_ROLE_SCHOOL_MENTOR, S_CONTACT_PARENTS, 1 },
     { S_CHANGE, S_JOINED, RB_ROLE_LEERPLICHT, S_ASSESS, 5 },
     { S_CHANGE, S_JOINED, RB_ROLE_CASUSREGISSEUR, S_ASSESS, 5 },
+    { S_PLAN, REGIEBUS__PLAN_CHANGE_KIND__PLAN_STALLED, RB_ROLE_UNSPECIFIED, S_ASSESS, 2 },
 };
+
+//  In a PLAN_CHANGE rule RB_ROLE_UNSPECIFIED stands for the plan's owner,
+//  whatever its role. A reminder asks the owner for the milestone by its date.
 
 #define S_RULES (sizeof s_rules / sizeof s_rules [0])
 
@@ -104,7 +109,15 @@ s_base_date (const rb_notify_cause_t *cause)
         return cause->absence->date;
     if (cause->subject == S_REPORT)
         return cause->parent_report->from_date;
+    if (cause->subject == S_PLAN)
+        return cause->plan_change->date;
     return cause->today;
+}
+
+static bool
+s_same_actor (const Regiebus__Actor *a, const rb_actor_t *b)
+{
+    return a && a->node && (int) a->role == (int) b->role && strcmp (a->node, b->node) == 0;
 }
 
 //  What happened, in the terms of the rules' `what` column.
@@ -115,6 +128,8 @@ s_what (const rb_notify_cause_t *cause, const rb_actor_t *recipient)
         return (int) cause->absence->signal;
     if (cause->subject == S_REPORT)
         return (int) cause->parent_report->report;
+    if (cause->subject == S_PLAN)
+        return (int) cause->plan_change->change;
     const rb_regie_change_t *change = cause->change;
     bool is_joiner = change->joined && change->actor.role == recipient->role
                   && strcmp (change->actor.node, recipient->node) == 0;
@@ -128,9 +143,20 @@ rb_notify_expected (const rb_notify_cause_t *cause, const rb_actor_t *recipient,
     *action = REGIEBUS__EXPECTED_ACTION__NO_ACTION;
     *by = 0;
     int what = s_what (cause, recipient);
+    rb_role_t role = recipient->role;
+    if (cause->subject == S_PLAN) {
+        if (!s_same_actor (cause->plan_change->owner, recipient))
+            return;
+        if (what == REGIEBUS__PLAN_CHANGE_KIND__PLAN_REMINDER) {
+            *action = S_ASSESS;
+            *by = cause->plan_change->due;
+            return;
+        }
+        role = RB_ROLE_UNSPECIFIED;
+    }
     for (size_t i = 0; i < S_RULES; i++)
         if (s_rules [i].subject == cause->subject && s_rules [i].what == what
-        &&  s_rules [i].role == recipient->role) {
+        &&  s_rules [i].role == role) {
             *action = s_rules [i].action;
             *by = rb_notify_weekdays_after (s_base_date (cause), s_rules [i].weekdays);
             return;
@@ -144,9 +170,10 @@ rb_notify_expected (const rb_notify_cause_t *cause, const rb_actor_t *recipient,
 static rb_err_t
 s_check_cause (const rb_notify_cause_t *cause, rb_refusal_t *refusal)
 {
-    if (cause->subject != S_ABSENCE && cause->subject != S_REPORT && cause->subject != S_CHANGE)
+    if (cause->subject != S_ABSENCE && cause->subject != S_REPORT && cause->subject != S_CHANGE
+    &&  cause->subject != S_PLAN)
         return rb_refuse (refusal, RB_EINVALID, "subject",
-                          "subject %d is not ABSENCE_SIGNAL, PARENT_REPORT or REGIE_CHANGE",
+                          "subject %d is not ABSENCE_SIGNAL, PARENT_REPORT, REGIE_CHANGE or PLAN_CHANGE",
                           cause->subject);
     if (cause->subject == S_ABSENCE && !cause->absence)
         return rb_refuse (refusal, RB_EMISSING, "absence", "an absence notification needs the signal");
@@ -154,6 +181,8 @@ s_check_cause (const rb_notify_cause_t *cause, rb_refusal_t *refusal)
         return rb_refuse (refusal, RB_EMISSING, "parent_report", "a report notification needs the report");
     if (cause->subject == S_CHANGE && !cause->change)
         return rb_refuse (refusal, RB_EMISSING, "regie_change", "a regie notification needs the change");
+    if (cause->subject == S_PLAN && !cause->plan_change)
+        return rb_refuse (refusal, RB_EMISSING, "plan_change", "a plan notification needs the change");
     if (!cause->event_id)
         return rb_refuse (refusal, RB_EMISSING, "event_id", "the causing event's id is missing");
     if (!cause->from_node || !rb_config_name_valid (cause->from_node))
@@ -222,6 +251,9 @@ s_copy_set (rb_notify_t *self, const rb_notify_cause_t *cause, size_t i)
     else
     if (cause->subject == S_REPORT)
         n->parent_report = (Regiebus__ParentReport *) cause->parent_report;
+    else
+    if (cause->subject == S_PLAN)
+        n->plan_change = (Regiebus__PlanChange *) cause->plan_change;
     else
         n->regie_change = &self->change;
     n->recipient = &self->actors [i];

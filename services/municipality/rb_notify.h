@@ -16,7 +16,7 @@
  *  What each role is expected to do is one table (rb_notify.c, and
  *  README.md here for people): deadlines count weekdays, Monday to Friday,
  *  after the signal's date, the report's first day, or today for a change
- *  of the register.
+ *  of the register or a plan.
  *
  *  Pure logic: no store, no sockets, no clock (the caller passes today).
  */
@@ -34,11 +34,12 @@
 //  What caused a notification. The payload of the subject is borrowed: it
 //  must outlive the notifications made from it.
 typedef struct {
-    int subject;                        //  ABSENCE_SIGNAL, PARENT_REPORT or REGIE_CHANGE
-                                        //  (EventKind numbers)
+    int subject;                        //  ABSENCE_SIGNAL, PARENT_REPORT, REGIE_CHANGE or
+                                        //  PLAN_CHANGE (EventKind numbers)
     const Regiebus__AbsenceSignal *absence;         //  for ABSENCE_SIGNAL
     const Regiebus__ParentReport *parent_report;    //  for PARENT_REPORT
     const rb_regie_change_t *change;    //  for REGIE_CHANGE
+    const Regiebus__PlanChange *plan_change;        //  for PLAN_CHANGE
     const uint8_t *event_id;            //  16 bytes: the event that caused it
     uint32_t index;                     //  this notification's place among the event's
     int32_t today;                      //  YYYYMMDD: where a regie change's deadlines count from
@@ -50,9 +51,9 @@ typedef struct _rb_notify_t rb_notify_t;
 //  The notifications of cause for recipients (count of them, in the order
 //  given): rb_notify_get (self, i) is the copy for recipients [i]. NULL
 //  and a refusal, with the field named:
-//    subject not one of the three            RB_EINVALID   "subject"
+//    subject not one of the four             RB_EINVALID   "subject"
 //    its payload missing                     RB_EMISSING   "absence", "parent_report",
-//                                                          "regie_change"
+//                                                          "regie_change", "plan_change"
 //    event_id missing                        RB_EMISSING   "event_id"
 //    from_node not [a-z0-9-] 1..63           RB_EINVALID   "from_node"
 //    the date deadlines count from invalid   RB_EINVALID   "date"
@@ -78,8 +79,8 @@ void rb_notify_id (const uint8_t event_id [16], uint32_t index, uint8_t id [16])
 //  What role is expected to do about cause and by when: *action an
 //  ExpectedAction number (NO_ACTION when nothing), *by a YYYYMMDD date or
 //  0 with NO_ACTION. For a regie change the actor that joined as
-//  LEERPLICHT or CASUSREGISSEUR is expected to act; recipient is who gets
-//  this copy.
+//  LEERPLICHT or CASUSREGISSEUR is expected to act, for a plan's stall or
+//  reminder the plan's owner; recipient is who gets this copy.
 void rb_notify_expected (const rb_notify_cause_t *cause, const rb_actor_t *recipient,
                          int *action, int32_t *by);
 

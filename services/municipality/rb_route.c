@@ -5,6 +5,7 @@
  *  writes the register: the handler applied the event's changes before.
  */
 #include "rb_route.h"
+#include "rb_calendar.h"
 #include "rb_log.h"
 #include "kinds.pb-c.h"
 #include <czmq.h>
@@ -93,6 +94,18 @@ s_notify (rb_route_t *self, rb_notify_cause_t *cause, const rb_actor_t *recipien
     return rc;
 }
 
+rb_route_t
+rb_route_start (rb_node_t *node, const rb_config_t *config, rb_regie_t *regie, rb_txn_t *txn,
+                const char *pseudonym, const uint8_t *event_id, int64_t occurred_at_ms,
+                const char *from_node)
+{
+    return (rb_route_t) {
+        .node = node, .config = config, .regie = regie, .txn = txn,
+        .case_pseudonym = pseudonym, .event_id = event_id, .occurred_at_ms = occurred_at_ms,
+        .from_node = from_node, .today = rb_calendar_date_at (rb_node_now_ms (node))
+    };
+}
+
 rb_err_t
 rb_route_changes (rb_route_t *self, const rb_regie_change_t *changes, size_t n, rb_refusal_t *why)
 {
@@ -124,6 +137,24 @@ rb_route_event (rb_route_t *self, const Regiebus__AbsenceSignal *absence,
         .parent_report = report
     };
     rb_err_t rc = s_recipients (self, NULL, recipients, &count, why);
+    if (!rc)
+        rc = s_notify (self, &cause, recipients, count, why);
+    return rc;
+}
+
+rb_err_t
+rb_route_plan (rb_route_t *self, const Regiebus__PlanChange *change, const rb_actor_t *only,
+               rb_refusal_t *why)
+{
+    rb_actor_t recipients [RB_NOTIFY_RECIPIENTS_MAX];
+    size_t count = 1;
+    rb_notify_cause_t cause = { .subject = REGIEBUS__EVENT_KIND__PLAN_CHANGE,
+                                .plan_change = change };
+    rb_err_t rc = RB_OK;
+    if (only)
+        recipients [0] = *only;
+    else
+        rc = s_recipients (self, NULL, recipients, &count, why);
     if (!rc)
         rc = s_notify (self, &cause, recipients, count, why);
     return rc;

@@ -5,8 +5,8 @@
  *  fixed: first one REGIE_CHANGE notification per change of the register
  *  (to every holder after the change; a leave also reaches the actor that
  *  left while its node is reachable, and nothing after it does), then the
- *  event's own notification (an absence signal, a parent report) to every
- *  holder.
+ *  event's own notification (an absence signal, a parent report, a plan's
+ *  change) to every holder.
  *
  *  Each copy goes to its actor's node: to a peer as a NOTIFICATION
  *  envelope emitted in the causing event's transaction (so it is sent
@@ -44,6 +44,12 @@ typedef struct {
     uint64_t changes;               //  register changes notified
 } rb_route_t;
 
+//  The fan-out of an event (or a call, or a timer) on case pseudonym,
+//  caused by event_id (16 bytes), started at from_node, in txn.
+rb_route_t rb_route_start (rb_node_t *node, const rb_config_t *config, rb_regie_t *regie,
+                           rb_txn_t *txn, const char *pseudonym, const uint8_t *event_id,
+                           int64_t occurred_at_ms, const char *from_node);
+
 //  Notify each of n changes of the register to the holders (and a leaver).
 rb_err_t rb_route_changes (rb_route_t *self, const rb_regie_change_t *changes, size_t n,
                            rb_refusal_t *why);
@@ -52,5 +58,10 @@ rb_err_t rb_route_changes (rb_route_t *self, const rb_regie_change_t *changes, s
 //  other NULL) to every holder.
 rb_err_t rb_route_event (rb_route_t *self, const Regiebus__AbsenceSignal *absence,
                          const Regiebus__ParentReport *report, rb_refusal_t *why);
+
+//  Notify a plan's change (PLAN_CHANGE) to every holder, or to only that
+//  actor (a reminder to the owner, a refusal to the actor that asked).
+rb_err_t rb_route_plan (rb_route_t *self, const Regiebus__PlanChange *change,
+                        const rb_actor_t *only, rb_refusal_t *why);
 
 #endif

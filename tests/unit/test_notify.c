@@ -351,6 +351,58 @@ s_test_refusals (void)
     CHECK (rb_notify_new (&good, s_holders, S_HOLDERS, NULL) == NULL);
 }
 
+static void
+s_test_plan_changes (void)
+{
+    rb_test_section ("a plan's change: the owner acts on a stall and a reminder, the others are told");
+    s_holders_set ();
+    Regiebus__Actor owner = REGIEBUS__ACTOR__INIT;
+    owner.node = "school-a";
+    owner.role = REGIEBUS__ROLE__SCHOOL_MENTOR;
+    Regiebus__PlanChange change = REGIEBUS__PLAN_CHANGE__INIT;
+    change.change = REGIEBUS__PLAN_CHANGE_KIND__PLAN_STALLED;
+    change.owner = &owner;
+    change.date = FRIDAY;
+    change.due = 20261126;
+    rb_notify_cause_t cause = {
+        .subject = REGIEBUS__EVENT_KIND__PLAN_CHANGE, .plan_change = &change,
+        .event_id = s_event, .today = SATURDAY, .from_node = "mun-a"
+    };
+    int action;
+    int32_t by;
+    rb_notify_expected (&cause, &s_holders [3], &action, &by);
+    CHECK_INT (action, REGIEBUS__EXPECTED_ACTION__ASSESS_CASE);
+    CHECK_INT (by, 20261201);           //  two weekdays after Friday
+    rb_notify_expected (&cause, &s_holders [0], &action, &by);
+    CHECK_INT (action, REGIEBUS__EXPECTED_ACTION__NO_ACTION);
+    CHECK_INT (by, 0);
+    //  Another school's mentor is not the owner.
+    rb_actor_t other = rb_regie_actor ("school-b", RB_ROLE_SCHOOL_MENTOR);
+    rb_notify_expected (&cause, &other, &action, &by);
+    CHECK_INT (action, REGIEBUS__EXPECTED_ACTION__NO_ACTION);
+    change.change = REGIEBUS__PLAN_CHANGE_KIND__PLAN_REMINDER;
+    change.due = 20261202;
+    rb_notify_expected (&cause, &s_holders [3], &action, &by);
+    CHECK_INT (action, REGIEBUS__EXPECTED_ACTION__ASSESS_CASE);
+    CHECK_INT (by, 20261202);           //  the milestone's date
+    change.change = REGIEBUS__PLAN_CHANGE_KIND__PLAN_REGISTERED;
+    rb_notify_expected (&cause, &s_holders [3], &action, &by);
+    CHECK_INT (action, REGIEBUS__EXPECTED_ACTION__NO_ACTION);
+
+    //  Every copy carries the change; without it the cause is refused.
+    rb_refusal_t r;
+    rb_notify_t *notify = rb_notify_new (&cause, s_holders, S_HOLDERS, &r);
+    CHECK (notify);
+    const Regiebus__Notification *n = rb_notify_get (notify, 2);
+    CHECK_INT (n->subject, REGIEBUS__EVENT_KIND__PLAN_CHANGE);
+    CHECK (n->plan_change == &change);
+    CHECK (!n->absence && !n->parent_report && !n->regie_change);
+    rb_notify_destroy (&notify);
+    cause.plan_change = NULL;
+    CHECK (rb_notify_new (&cause, s_holders, S_HOLDERS, &r) == NULL);
+    CHECK_REFUSAL (&r, RB_EMISSING, "plan_change");
+}
+
 int
 main (void)
 {
@@ -359,5 +411,6 @@ main (void)
     s_test_table ();
     s_test_copies ();
     s_test_refusals ();
+    s_test_plan_changes ();
     return rb_test_end ();
 }

@@ -391,12 +391,13 @@ s_test_small_checks (void)
     CHECK (!rb_wire_pseudonym_valid (""));
     CHECK (!rb_wire_pseudonym_valid (NULL));
 
-    rb_test_section ("kinds: TEST to REGIE_CHANGE are known, nothing else");
+    rb_test_section ("kinds: every value kinds.proto defines is known, nothing else");
     CHECK (rb_wire_kind_known (REGIEBUS__EVENT_KIND__TEST));
     CHECK (!rb_wire_kind_known (REGIEBUS__EVENT_KIND__EVENT_KIND_UNSPECIFIED));
     CHECK (rb_wire_kind_known (REGIEBUS__EVENT_KIND__NOTIFICATION));
     CHECK (rb_wire_kind_known (REGIEBUS__EVENT_KIND__REGIE_CHANGE));
-    CHECK (!rb_wire_kind_known (REGIEBUS__EVENT_KIND__REGIE_CHANGE + 1));
+    CHECK (rb_wire_kind_known (REGIEBUS__EVENT_KIND__PLAN_COMMAND));
+    CHECK (!rb_wire_kind_known (99));
     CHECK (!rb_wire_kind_known (-1));
 }
 
