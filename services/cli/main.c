@@ -79,6 +79,24 @@ static const rb_cli_command_t s_commands [] = {
     { "regie", rb_cli_regie, false, 0, "--case= --node= --role= --contact= --release --json",
       "--case HEX64 --node NODE --role ROLE [--contact C] [--release] [--json]",
       "municipality: assign (or --release) an actor's role on a case; the holders are told" },
+    { "plan register", rb_cli_plan_register, false, 0,
+      "--case= --as= --type= --owner= --owner-role= --review-days= --milestone= --municipality= --json",
+      "--case HEX64 --as ROLE --type opp|care|action|other --owner NODE --owner-role ROLE\n"
+      "           [--review-days N] --milestone DATE:LABEL [--milestone ...] [--municipality CODE] [--json]",
+      "register a plan on a case, with its owner and dated milestones; every holder is told" },
+    { "plan complete", rb_cli_plan_complete, false, 0, "--case= --as= --plan= --milestone= --municipality= --json",
+      "--case HEX64 --as ROLE --plan N --milestone N [--municipality CODE] [--json]",
+      "complete a plan's milestone" },
+    { "plan revise", rb_cli_plan_revise, false, 0,
+      "--case= --as= --plan= --review-days= --milestone= --municipality= --json",
+      "--case HEX64 --as ROLE --plan N [--review-days N] [--milestone DATE:LABEL ...] [--json]",
+      "revise a plan: new open milestones (replacing the open ones) and/or review interval" },
+    { "plan review", rb_cli_plan_review, false, 0, "--case= --as= --plan= --municipality= --json",
+      "--case HEX64 --as ROLE --plan N [--json]", "mark a plan reviewed today" },
+    { "plan close", rb_cli_plan_close, false, 0, "--case= --as= --plan= --municipality= --json",
+      "--case HEX64 --as ROLE --plan N [--json]", "close a plan: its dates are no longer watched" },
+    { "plan show", rb_cli_plan_show, false, 0, "--case= --plan= --json", "--case HEX64 [--plan N] [--json]",
+      "municipality: a case's plans, their milestones and stalls" },
 };
 
 #define S_COMMANDS (sizeof s_commands / sizeof s_commands [0])

@@ -20,7 +20,8 @@
  *  Files: main.c (table, connection, runtime commands), rb_cli.c (option
  *  readers, the call, JSON), agency.c (the agency daemons' calls),
  *  render.c (notifications in plain words, acknowledging them), keys.c
- *  (a node's keys: show a certificate, the keys in use, reload).
+ *  (a node's keys: show a certificate, the keys in use, reload), plan.c
+ *  (a case's plans).
  */
 #ifndef RB_CLI_H
 #define RB_CLI_H
@@ -33,7 +34,7 @@
 #define RB_CLI_EXIT_NO_ANSWER 3
 
 #define RB_CLI_TIMEOUT_MS 10000     //  longest wait for one reply
-#define RB_CLI_OPTIONS_MAX 32       //  most options one invocation carries
+#define RB_CLI_OPTIONS_MAX 48       //  most options one invocation carries (32 milestones and more)
 #define RB_CLI_WORDS_MAX 4          //  most positional words after the command
 
 typedef struct _rb_cli_t rb_cli_t;
@@ -184,5 +185,7 @@ rb_cli_fn rb_cli_enrol, rb_cli_unenrol, rb_cli_attendance, rb_cli_close_day, rb_
           rb_cli_parent_link, rb_cli_parent_report, rb_cli_case, rb_cli_regie;
 rb_cli_fn rb_cli_notifications, rb_cli_ack;
 rb_cli_fn rb_cli_keys_show, rb_cli_keys_status, rb_cli_reload;
+rb_cli_fn rb_cli_plan_register, rb_cli_plan_complete, rb_cli_plan_revise, rb_cli_plan_review,
+          rb_cli_plan_close, rb_cli_plan_show;
 
 #endif

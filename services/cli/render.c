@@ -107,6 +107,76 @@ s_regie_change (const Regiebus__RegieChange *c, char *out, size_t size)
               *c->contact? ")": "");
 }
 
+static const char *
+s_plan_type (int type)
+{
+    switch (type) {
+        case REGIEBUS__PLAN_TYPE__PLAN_OPP: return "OPP";
+        case REGIEBUS__PLAN_TYPE__PLAN_CARE: return "care plan";
+        case REGIEBUS__PLAN_TYPE__PLAN_ACTION: return "action plan";
+        default: return "plan";
+    }
+}
+
+//  "milestone 1 'education plan' (due 2026-11-30)", or the review.
+static void
+s_plan_milestone (const Regiebus__PlanChange *c, char *out, size_t size)
+{
+    char due [16];
+    rb_cli_date_text (c->due, due, sizeof due);
+    if (c->review_overdue)
+        snprintf (out, size, "its review (due %s) did not happen", due);
+    else
+        snprintf (out, size, "milestone %u '%s' (due %s)", c->milestone, c->label, due);
+}
+
+static void
+s_plan_change (const Regiebus__PlanChange *c, char *out, size_t size)
+{
+    char plan [64], owner [160], by [160], date [16], what [160];
+    snprintf (plan, sizeof plan, "Plan %u (%s)", c->plan_id, s_plan_type (c->type));
+    s_actor (c->owner, owner, sizeof owner);
+    s_actor (c->by, by, sizeof by);
+    rb_cli_date_text (c->date, date, sizeof date);
+    s_plan_milestone (c, what, sizeof what);
+    size_t open = 0;
+    for (size_t i = 0; c->plan && i < c->plan->n_milestones; i++)
+        open += !c->plan->milestones [i]->completed_on;
+    switch (c->change) {
+        case REGIEBUS__PLAN_CHANGE_KIND__PLAN_REGISTERED:
+            snprintf (out, size, "%s registered by %s on %s, owner %s: %zu milestones, review every %u days",
+                      plan, by, date, owner, open, c->plan? c->plan->review_interval_days: 0);
+            break;
+        case REGIEBUS__PLAN_CHANGE_KIND__PLAN_MILESTONE_COMPLETED:
+            snprintf (out, size, "%s: %s completed on %s by %s", plan, what, date, by);
+            break;
+        case REGIEBUS__PLAN_CHANGE_KIND__PLAN_REVISED:
+            snprintf (out, size, "%s revised by %s on %s: %zu open milestones, review every %u days",
+                      plan, by, date, open, c->plan? c->plan->review_interval_days: 0);
+            break;
+        case REGIEBUS__PLAN_CHANGE_KIND__PLAN_REVIEWED:
+            snprintf (out, size, "%s reviewed by %s on %s", plan, by, date);
+            break;
+        case REGIEBUS__PLAN_CHANGE_KIND__PLAN_CLOSED:
+            snprintf (out, size, "%s closed by %s on %s", plan, by, date);
+            break;
+        case REGIEBUS__PLAN_CHANGE_KIND__PLAN_STALLED:
+            snprintf (out, size, "%s STALLED: %s; owner %s; stall %u on this case",
+                      plan, what, owner, c->case_stalls);
+            break;
+        case REGIEBUS__PLAN_CHANGE_KIND__PLAN_REMINDER:
+            snprintf (out, size, "Reminder: %s, %s is due soon; you own the plan", plan, what);
+            break;
+        case REGIEBUS__PLAN_CHANGE_KIND__PLAN_COMMAND_REFUSED:
+            snprintf (out, size, "Your plan command (plan %u) was refused by the municipality: %s on %s",
+                      c->plan_id, rb_cli_enum_name (&regiebus__error_code__descriptor, (int) c->refused_code),
+                      c->refused_field);
+            break;
+        default:
+            snprintf (out, size, "%s changed", plan);
+    }
+}
+
 static void
 s_what (const Regiebus__Notification *n, char *out, size_t size)
 {
@@ -118,6 +188,9 @@ s_what (const Regiebus__Notification *n, char *out, size_t size)
     else
     if (n->subject == REGIEBUS__EVENT_KIND__REGIE_CHANGE && n->regie_change)
         s_regie_change (n->regie_change, out, size);
+    else
+    if (n->subject == REGIEBUS__EVENT_KIND__PLAN_CHANGE && n->plan_change)
+        s_plan_change (n->plan_change, out, size);
     else
     if (n->subject == REGIEBUS__EVENT_KIND__ENROLMENT)
         snprintf (out, size, "The pupil's enrolment changed");

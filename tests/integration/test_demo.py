@@ -20,6 +20,11 @@ reads what it prints, step by step, node by node (the watcher's lines
     the threshold, assess the case within 5 weekdays;
   - 6: Noor's absence lands at school-b only; her case appears at no
     other node in the whole run, Sanne's never at school-b;
+  - 7: leerplicht's action plan (owner school-a, a one-week milestone)
+    reaches every holder and mun-a;
+  - 8: with mun-a's clock 8 days on, the missed milestone reaches every
+    holder once as STALLED (stall 1 on the case), and school-a, the
+    owner, was reminded before it;
   - every node's notifications are printed once each, numbered 1..N
     without gaps, and N is the count its `regiebus status` gives in the
     summary; the register at mun-a shows Sanne's four holders; the end
@@ -47,7 +52,7 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 RUN = os.path.join(TOP, "deploy", "demo", "run")
 NODES = ("mun-a", "school-a", "school-b", "care-a", "portal-a")
 HOLDERS = ("school-a", "care-a", "portal-a")
-STEPS = range(1, 8)
+STEPS = range(1, 10)
 
 
 # ---------------------------------------------------------------------------
@@ -66,7 +71,7 @@ def landings(out):
     steps = {0: {}}
     step = 0
     for line in out.splitlines():
-        heading = re.match(r"^== (\d)\. ", line)
+        heading = re.match(r"^== (\d+)\. ", line)
         if heading:
             step = int(heading.group(1))
             steps[step] = {}
@@ -189,6 +194,22 @@ def check_steps(env, out, days):
     check("nothing about Noor landed at school-a, care-a, portal-a or mun-a" in out,
           "the demo does not state the need-to-know check")
     log("6: Noor's absence landed at school-b only; no other node ever heard of her case")
+
+    registered = "Plan 1 (action plan) registered by leerplicht (mun-a, LEERPLICHT)"
+    for node in HOLDERS + ("mun-a",):
+        r.landed(7, node, "case %s" % sanne[:12], registered, "owner school mentor (school-a, SCHOOL_MENTOR)")
+    r.only_at(7, HOLDERS + ("mun-a",))
+    log("7: the plan's registration reached every holder")
+
+    week = (datetime.datetime.now(ZoneInfo("Europe/Amsterdam")).date()
+            + datetime.timedelta(days=7)).strftime("%Y-%m-%d")
+    stalled = "Plan 1 (action plan) STALLED: milestone 1 'education plan from the school' (due %s)" % week
+    for node in HOLDERS + ("mun-a",):
+        r.landed(8, node, "case %s" % sanne[:12], stalled, "stall 1 on this case")
+        check_eq(sum(stalled in b for b in r.blocks(8, node)), 1, "stalled notifications at %s" % node)
+    r.landed(8, "school-a", "Reminder: Plan 1 (action plan), milestone 1", "expected: assess the case by ")
+    r.only_at(8, HOLDERS + ("mun-a",))
+    log("8: the missed one-week milestone reached every holder once, the owner reminded before it")
     return r, sanne
 
 
