@@ -122,6 +122,8 @@ rb_node_open (const rb_config_t *config, rb_refusal_t *r)
     self->cert = rb_keys_load (config->cert, r);
     if (self->cert && *config->next_cert) {
         zcert_t *next = rb_keys_load_as (config->next_cert, "node/next_cert", r);
+        if (next && zcert_eq (next, self->cert))
+            rb_refuse (r, RB_EINVALID, "node/next_cert", "config: node/next_cert is the key node/cert holds already");
         zcert_destroy (&next);
     }
     if (self->cert && !r->code)

@@ -5,7 +5,9 @@ Nodes a and b exchange TEST events in both directions the whole time,
 from two threads, while:
   - b makes its next key (`regiebus keys make`, secret 0600, refusing to
     overwrite; `regiebus keys show` prints its fingerprint) and holds it
-    as node/next_cert: reload through the API, nothing else changes;
+    as node/next_cert: reload through the API, nothing else changes (a
+    next_cert that is the node's own key or has no secret is refused, at
+    start and on reload);
   - a lists b's two keys (next_public_key) and reloads on SIGHUP;
   - b switches to the new key with `regiebus reload`: its ROUTER and
     links use it, inbound connections drop and come back;
@@ -125,6 +127,18 @@ def make_next_key(env, b):
 
 def rotate(env, a, b):
     next_key, cert, fingerprint = make_next_key(env, b)
+    res = subprocess.run([b.bin, "-c", b.config_path, "--set", "node/next_cert=" + b.cert, "--set",
+                          "node/data_dir=" + os.path.join(env.dir, "b-check")], capture_output=True,
+                         text=True, timeout=30, env=rbtest.sanitizer_env())
+    env.check_sanitizer_text(res.stderr, "regiebus-node with next_cert = cert")
+    check(res.returncode == 1 and "(node/next_cert)" in res.stderr,
+          "a node whose next_cert is its cert exited %d: %s" % (res.returncode, res.stderr.strip()))
+    b.settings["node"]["next_cert"] = b.cert
+    b.write_config()
+    expect_refused(b, env.pb.INVALID_FIELD, "node/next_cert", "next_cert the same as cert")
+    b.settings["node"]["next_cert"] = os.path.join(env.keys_dir, "nobody.cert")
+    b.write_config()
+    expect_refused(b, env.pb.INVALID_FIELD, "node/next_cert", "next_cert without its secret")
     b.settings["node"]["next_cert"] = cert
     b.write_config()
     reply = reload(b)
