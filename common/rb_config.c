@@ -8,6 +8,7 @@
 #include "rb_config.h"
 #include <czmq.h>
 #include "rb_log.h"
+#include "rb_perms.h"
 #include <stddef.h>
 
 typedef enum { S_TEXT, S_UINT, S_BOOL_TEST_CLOCK } s_type_t;
@@ -51,7 +52,6 @@ static const s_key_t s_schema [] = {
     UINT ("link", "ack_stage_ms", ack_stage_ms, "100", 1, 60000),
 };
 #define S_SCHEMA_SIZE (sizeof s_schema / sizeof s_schema [0])
-static const char *s_roles [] = { "node", "school", "municipality", "care", "portal", NULL };
 
 //  The daemons' own sections and the role that may have each.
 static const struct { const char *section, *role; } s_role_sections [] = {
@@ -159,6 +159,12 @@ s_load_peer (rb_config_t *self, zconfig_t *peer, rb_refusal_t *r)
             p->revoked = streq (value, "true");
         }
         else
+        if (streq (key, "role")) {
+            if (!rb_perms_role_valid (value))
+                return rb_refuse (r, RB_EINVALID, field, "config: %s must be node, school, municipality, care or portal", field);
+            strcpy (p->role, value);
+        }
+        else
             return rb_refuse (r, RB_EINVALID, field, "config: unknown key '%s'", field);
     }
     char field [96];
@@ -174,6 +180,14 @@ s_load_peer (rb_config_t *self, zconfig_t *peer, rb_refusal_t *r)
         snprintf (field, sizeof field, "peer/%s/next_public_key", name);
         return rb_refuse (r, RB_EINVALID, field, "config: %s is the same key as public_key", field);
     }
+    //  What a peer may send follows from its role, which only this file
+    //  says: an agency daemon must be told; a bare node takes a bare peer.
+    if (!*p->role && !streq (self->role, "node")) {
+        snprintf (field, sizeof field, "peer/%s/role", name);
+        return rb_refuse (r, RB_EMISSING, field, "config: missing key '%s'", field);
+    }
+    if (!*p->role)
+        strcpy (p->role, "node");
     self->peer_count++;
     return RB_OK;
 }
@@ -225,10 +239,7 @@ s_check (rb_config_t *self, rb_refusal_t *r)
 {
     if (!rb_config_name_valid (self->name))
         return rb_refuse (r, RB_EINVALID, "node/name", "config: node/name '%s' must be 1-63 of [a-z0-9-]", self->name);
-    bool role_ok = false;
-    for (int i = 0; s_roles [i]; i++)
-        role_ok |= streq (s_roles [i], self->role);
-    if (!role_ok)
+    if (!rb_perms_role_valid (self->role))
         return rb_refuse (r, RB_EINVALID, "node/role", "config: node/role must be node, school, municipality, care or portal, not '%s'", self->role);
     if (rb_log_level_parse (self->log_level) < 0)
         return rb_refuse (r, RB_EINVALID, "node/log_level", "config: node/log_level must be error, warn, info or debug");

@@ -32,6 +32,7 @@ typedef struct {
     char public_key [41];           //  its CURVE public key, Z85
     char next_public_key [41];      //  while it rotates: its other key, Z85; "" none
     bool revoked;                   //  no key of it is admitted or used; its queue waits
+    char role [16];                 //  what it runs (rb_perms): what it may send us
 } rb_peer_config_t;
 
 typedef struct {

@@ -8,6 +8,7 @@
 #include "rb_node_priv.h"
 #include "rb_keys.h"
 #include "rb_log.h"
+#include "rb_perms.h"
 #include <sodium.h>
 
 #define S_DRAIN_FRAMES 256      //  most frames taken from one socket per turn
@@ -244,13 +245,18 @@ s_store_notification (rb_node_t *self, rb_txn_t *txn, const Regiebus__Envelope *
     return rc;
 }
 
-//  Every valid inbound envelope: notifications are the runtime's, the
-//  rest the daemon's. What the daemon emitted for an envelope it then
-//  refused must not raise the links' assigned counters.
+//  Every valid inbound envelope: first the permission table, by the role
+//  this node's own configuration gives its origin (the inbox made sure
+//  the origin is the authenticated peer); then notifications are the
+//  runtime's, the rest the daemon's. What the daemon emitted for an
+//  envelope it then refused must not raise the links' assigned counters.
 static rb_err_t
 s_handle_envelope (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg, rb_refusal_t *why)
 {
     rb_node_t *self = arg;
+    const rb_peer_config_t *peer = rb_config_peer (self->config, e->origin);
+    if (rb_perms_check (peer? peer->role: "", e->origin, (int) e->kind, self->config->role, why))
+        return why->code;
     rb_node_counters_mark (self, false);
     if (e->kind == REGIEBUS__EVENT_KIND__NOTIFICATION) {
         rb_err_t rc = s_store_notification (self, txn, e, why);
@@ -276,20 +282,6 @@ rb_node_set_handler (rb_node_t *self, rb_inbox_handler_fn *handler, void *arg)
 {
     self->handler = handler;
     self->handler_arg = arg;
-}
-
-rb_err_t
-rb_node_notifications_only (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg,
-                            rb_refusal_t *why)
-{
-    (void) txn;
-    rb_node_t *self = arg;
-    if (e->kind == REGIEBUS__EVENT_KIND__NOTIFICATION)
-        return RB_OK;
-    const ProtobufCEnumValue *kind =
-        protobuf_c_enum_descriptor_get_value (&regiebus__event_kind__descriptor, (int) e->kind);
-    return rb_refuse (why, RB_EDENIED, "kind", "a %s node does not take %s events",
-                      self->config->role, kind? kind->name: "unknown");
 }
 
 void

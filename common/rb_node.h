@@ -53,14 +53,6 @@ void rb_node_destroy (rb_node_t **self_p);
 //  (rb_node_emit) is taken back with it.
 void rb_node_set_handler (rb_node_t *self, rb_inbox_handler_fn *handler, void *arg);
 
-//  The handler of a daemon that takes nothing from its peers but the
-//  notifications for its actors (a school, a care provider, the portal),
-//  which the runtime stores itself: every other kind is refused with
-//  RB_EDENIED "kind" ("a care node does not take ENROLMENT events") and
-//  becomes a dead letter. Set it with the node as arg.
-rb_err_t rb_node_notifications_only (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg,
-                                     rb_refusal_t *why);
-
 //  This node's name, role and clock (for handlers and daemons).
 const char *rb_node_name (rb_node_t *self);
 int64_t rb_node_now_ms (rb_node_t *self);

@@ -334,7 +334,6 @@ rb_care_setup (rb_node_t *node, const rb_config_t *config, void **state_p, rb_re
     if (rc)
         return why->code? rc: s_store_error (rc, why);
     rb_node_set_call_handler (node, s_call, self);
-    rb_node_set_handler (node, rb_node_notifications_only, node);
     rb_node_set_label (node, s_label, self);
     rb_log_info ("msg=\"care ready\" municipality_codes=%zu", rb_homes_size (self->homes));
     return RB_OK;

@@ -326,8 +326,6 @@ s_setup (rb_node_t *node, const rb_config_t *config, void **state_p, rb_refusal_
     self->max_batch = config->max_batch_events;
     if (!(self->school = rb_school_new (node, &settings, why)))
         return why->code;
-    //  Notifications are the runtime's; a school takes nothing else.
-    rb_node_set_handler (node, rb_node_notifications_only, node);
     rb_node_set_call_handler (node, s_call, self);
     rb_node_set_tick (node, S_TICK_MS, s_tick, self);
     rb_node_set_label (node, s_label, self);

@@ -66,8 +66,9 @@ bench_config_write (const char *path, const char *dir, const char *name, const c
         fprintf (file,
                  "    %s\n"
                  "        endpoint = tcp://127.0.0.1:%d\n"
-                 "        public_key = \"%s\"\n",
-                 peers [i].name, peers [i].port, peers [i].public_key);
+                 "        public_key = \"%s\"\n"
+                 "        role = %s\n",
+                 peers [i].name, peers [i].port, peers [i].public_key, peers [i].role);
     if (sections)
         fputs (sections, file);
     return fclose (file)? -1: 0;

@@ -26,6 +26,7 @@ typedef struct {
     const char *name;           //  its node name
     int port;                   //  its peer ROUTER on 127.0.0.1
     const char *public_key;     //  its CURVE public key, Z85
+    const char *role;           //  what it runs: what it may send the node
 } bench_peer_t;
 
 //  One child process.

@@ -92,9 +92,12 @@ static const char *s_stamps_name;      //  from the command line, for the setup
 static rb_err_t
 s_on_envelope (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg, rb_refusal_t *why)
 {
+    (void) txn;
+    (void) why;
     s_holder_t *self = arg;
+    //  The runtime's permission table lets nothing else reach a holder.
     if (e->kind != REGIEBUS__EVENT_KIND__NOTIFICATION)
-        return rb_node_notifications_only (txn, e, self->node, why);
+        return RB_OK;
     bench_stamps_t *stamps = self->stamps;
     uint64_t published = atomic_load_explicit (&stamps->published, memory_order_relaxed);
     while (self->open > published && stamps->entries [self->open - 1].origin_seq >= e->origin_seq)

@@ -173,7 +173,7 @@ s_pair_start (s_pair_t *self, const bench_opts_t *opts, const char *parent, cons
         fprintf (stderr, "bench: cannot make keys in %s\n", keys);
         return -1;
     }
-    bench_peer_t b = { "b", 0, key_b };
+    bench_peer_t b = { "b", 0, key_b, "node" };
     if (bench_free_ports (ports, 2) == 0)
         b.port = ports [1];
     if (!b.port || bench_config_write (config_a, self->dir, "a", "node", ports [0], self->a_api, &b, 1, NULL)) {

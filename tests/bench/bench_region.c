@@ -50,10 +50,11 @@ s_configure (bench_region_t *self, int i, const int *ports, const char *path)
     bench_node_t *node = &self->nodes [i];
     bench_peer_t peers [BENCH_REGION_MAX];
     int count = 0;
+    static const char *roles [] = { "municipality", "school", "node" };
     for (int j = 0; j < self->count; j++)
         if (j != i && (i == 0 || j == 0))
-            peers [count++] = (bench_peer_t) { self->nodes [j].name, ports [j], self->nodes [j].key };
-    static const char *roles [] = { "municipality", "school", "node" };
+            peers [count++] = (bench_peer_t) { self->nodes [j].name, ports [j], self->nodes [j].key,
+                                               roles [self->nodes [j].role] };
     char sections [1200];
     return bench_config_write (path, self->dir, node->name, roles [node->role], ports [i], node->api,
                                peers, count, s_sections (self, node->role, sections, sizeof sections));

@@ -347,13 +347,27 @@ def peer(status, name):
 # ---------------------------------------------------------------------------
 #  Nodes
 
+#  The role a bare node plays for its peers when the test does not say:
+#  by its name, as the tests name them (mun-a plays a municipality).
+PLAYS_BY_NAME = (("mun-", "municipality"), ("school-", "school"), ("care-", "care"),
+                 ("portal", "portal"))
+
+
+def plays_by_name(name):
+    return next((role for prefix, role in PLAYS_BY_NAME if name.startswith(prefix)), "node")
+
+
 class Node:
     """One regiebus-node with its own config, data dir, API socket and log."""
 
-    def __init__(self, env, name, port=None, daemon="node", **settings):
+    def __init__(self, env, name, port=None, daemon="node", plays=None, **settings):
         self.env = env
         self.name = name
         self.daemon = daemon            # node, school, municipality, care or portal
+        # The role its peers give it in their config (peer/NAME/role), which
+        # says what it may send them: its daemon's, or for a bare node the
+        # role it plays in the test.
+        self.plays = plays or (daemon if daemon != "node" else plays_by_name(name))
         self.bin = env.daemon_bin(daemon)
         self.port = port or free_port()
         self.bind = "tcp://127.0.0.1:%d" % self.port
@@ -363,7 +377,7 @@ class Node:
         self.config_path = os.path.join(env.dir, name + ".cfg")
         self.log_path = os.path.join(env.dir, name + ".log")
         self.public_key = env.key(name)
-        self.peers = {}                 # name -> (endpoint, public key)
+        self.peers = {}                 # name -> (endpoint, public key, role or None)
         self.peer_settings = {}         # name -> {key: value}: next_public_key, revoked
         self.settings = {
             "node": {"name": name, "role": daemon, "data_dir": self.data_dir,
@@ -383,12 +397,13 @@ class Node:
         self.starts = 0
         self._api = None
 
-    def add_peer(self, other, endpoint=None, public_key=None):
-        """Configure a peer: another Node, or a name with endpoint and key."""
+    def add_peer(self, other, endpoint=None, public_key=None, role=None):
+        """Configure a peer: another Node (with the role it plays), or a name
+        with endpoint, key and role (None: none written, a bare node's)."""
         if isinstance(other, Node):
-            self.peers[other.name] = (other.bind, other.public_key)
+            self.peers[other.name] = (other.bind, other.public_key, other.plays)
         else:
-            self.peers[other] = (endpoint, public_key)
+            self.peers[other] = (endpoint, public_key, role)
 
     def config_text(self):
         lines = []
@@ -398,10 +413,12 @@ class Node:
                 lines.append("    %s = \"%s\"" % (key, value))
         if self.peers:
             lines.append("peer")
-            for name, (endpoint, key) in self.peers.items():
+            for name, (endpoint, key, role) in self.peers.items():
                 lines.append("    " + name)
                 lines.append("        endpoint = \"%s\"" % endpoint)
                 lines.append("        public_key = \"%s\"" % key)
+                if role:
+                    lines.append("        role = \"%s\"" % role)
                 for k, v in self.peer_settings.get(name, {}).items():
                     lines.append("        %s = \"%s\"" % (k, v))
         return "\n".join(lines) + "\n"

@@ -333,7 +333,7 @@ def check_region(env):
 
 
 def main(env):
-    a, b = env.pair()
+    a, b = env.pair(a_settings={"plays": "municipality"})
     b.start()
     a.start()
     sent = notifications(env.pb)

@@ -34,9 +34,11 @@ s_valid_text (char *buf, size_t size)
         "    mun-a\n"
         "        endpoint = \"tcp://127.0.0.1:7201\"\n"
         "        public_key = \"%s\"\n"
+        "        role = municipality\n"
         "    care-b\n"
         "        endpoint = \"tcp://127.0.0.1:7301\"\n"
-        "        public_key = \"%s\"\n",
+        "        public_key = \"%s\"\n"
+        "        role = care\n",
         s_key_mun, s_key_care);
 }
 
@@ -124,7 +126,9 @@ s_test_valid (void)
     CHECK_STR (config->peers [0].name, "mun-a");
     CHECK_STR (config->peers [0].endpoint, "tcp://127.0.0.1:7201");
     CHECK_STR (config->peers [0].public_key, s_key_mun);
+    CHECK_STR (config->peers [0].role, "municipality");
     CHECK_STR (config->peers [1].name, "care-b");
+    CHECK_STR (config->peers [1].role, "care");
     const rb_peer_config_t *care = rb_config_peer (config, "care-b");
     CHECK (care == &config->peers [1]);
     CHECK_STR (care->public_key, s_key_care);
@@ -385,6 +389,19 @@ s_test_peers (void)
     s_expect_refused ("        endpoint = \"tcp://127.0.0.1:7201\"",
                       "        endpoint = \"tcp://127.0.0.1:7201\"\n        endpont = \"tcp://x:1\"",
                       RB_EINVALID, "peer/mun-a/endpont");
+
+    rb_test_section ("a peer's role says what it may send: an agency daemon needs it, a bare node not");
+    s_expect_refused ("        role = municipality", NULL, RB_EMISSING, "peer/mun-a/role");
+    s_expect_refused ("        role = care", "        role = parent", RB_EINVALID, "peer/care-b/role");
+    s_write_edited ("edited.cfg", "        role = municipality", NULL);
+    const char *bare = "node/role=node";
+    rb_config_t *loaded = rb_config_load ("edited.cfg", &bare, 1, &r);
+    CHECK (loaded);
+    if (loaded) {
+        CHECK_STR (loaded->peers [0].role, "node");
+        CHECK_STR (loaded->peers [1].role, "care");
+    }
+    rb_config_destroy (&loaded);
 
     rb_test_section ("a peer is listed once, is not this node, and has a node name");
     char twice [300];

@@ -27,9 +27,11 @@ s_config (const char *homes)
         "    mun-a\n"
         "        endpoint = \"tcp://127.0.0.1:7201\"\n"
         "        public_key = \"%s\"\n"
+        "        role = municipality\n"
         "    mun-b\n"
         "        endpoint = \"tcp://127.0.0.1:7202\"\n"
         "        public_key = \"%s\"\n"
+        "        role = municipality\n"
         "%s",
         s_key_a, s_key_b, homes);
     rb_refusal_t r;

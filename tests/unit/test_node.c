@@ -986,7 +986,7 @@ main (int argc, char *argv [])
     const char *flags [] = {
         "node/name=node-b", "node/data_dir=b", bind, "node/cert=keys/node-b.cert",
         "node/map_size_mb=64", "node/clock=test", api, "api/clients_dir=clients",
-        "link/heartbeat_ms=100", peer_endpoint, peer_key,
+        "link/heartbeat_ms=100", peer_endpoint, peer_key, "peer/node-a/role=municipality",
     };
     rb_config_t *config_b = rb_config_load (NULL, flags, sizeof flags / sizeof flags [0], &r);
     if (!config_b)
