@@ -124,8 +124,11 @@ s_payload_field (rb_refusal_t *why)
 }
 
 //  Need to know, and no spoofing: the case exists and the origin holds
-//  role on it, or the event is refused. A storage error is not a verdict
-//  on the sender: it is returned as such, and the batch comes again.
+//  role on it, or the event is refused on "case". Which kinds a node of
+//  the origin's role may send at all the runtime checked (rb_perms); what
+//  it may do on this case is checked here. A storage error is not a
+//  verdict on the sender: it is returned as such, and the batch comes
+//  again.
 static rb_err_t
 s_check_origin (s_municipality_t *self, s_event_t *ev, rb_role_t role, const char *as,
                 rb_refusal_t *why)
@@ -146,7 +149,7 @@ s_check_origin (s_municipality_t *self, s_event_t *ev, rb_role_t role, const cha
     for (size_t i = 0; i < count; i++)
         if (holders [i].actor.role == role && streq (holders [i].actor.node, e->origin))
             return RB_OK;
-    return rb_refuse (why, RB_EDENIED, "origin", "%s holds no %s role on case %.12s...",
+    return rb_refuse (why, RB_EDENIED, "case", "%s holds no %s role on case %.12s...",
                       e->origin, as, e->case_pseudonym);
 }
 
@@ -174,6 +177,9 @@ s_on_enrolment (s_municipality_t *self, s_event_t *ev, const ProtobufCMessage *p
         rc = s_check_date (p->ended_on, true, "payload.ended_on", why);
     if (!rc && p->ended_on && p->ended_on < p->enrolled_on)
         rc = rb_refuse (why, RB_EINVALID, "payload.ended_on", "payload.ended_on is before enrolled_on");
+    //  A school ends only an enrolment of its own.
+    if (!rc && p->ended_on)
+        rc = s_check_origin (self, ev, RB_ROLE_SCHOOL_MENTOR, "SCHOOL_MENTOR", why);
     if (rc)
         return rc;
     s_note_case (self, ev);
@@ -194,6 +200,9 @@ s_on_parent_link (s_municipality_t *self, s_event_t *ev, const ProtobufCMessage 
 {
     const Regiebus__ParentLink *p = (const Regiebus__ParentLink *) payload;
     const Regiebus__Envelope *e = ev->envelope;
+    //  Any portal may link a child's parents; only theirs unlinks them.
+    if (!p->linked && s_check_origin (self, ev, RB_ROLE_PARENT, "PARENT", why))
+        return why->code;
     s_note_case (self, ev);
     rb_err_t rc = rb_regie_on_parent_link (self->regie, ev->txn, &self->policy, e->case_pseudonym,
                                            e->origin, p->linked, ev->now_ms, ev->changes,
@@ -207,6 +216,11 @@ s_on_involvement (s_municipality_t *self, s_event_t *ev, const ProtobufCMessage 
 {
     const Regiebus__Involvement *p = (const Regiebus__Involvement *) payload;
     const Regiebus__Envelope *e = ev->envelope;
+    //  A care node joins a case by its involvement; it ends only its own.
+    const ProtobufCEnumValue *role =
+        protobuf_c_enum_descriptor_get_value (&regiebus__role__descriptor, (int) p->role);
+    if (!p->involved && s_check_origin (self, ev, (rb_role_t) p->role, role? role->name: "such", why))
+        return why->code;
     s_note_case (self, ev);
     rb_err_t rc = rb_regie_on_involvement (self->regie, ev->txn, &self->policy, e->case_pseudonym,
                                            e->origin, (rb_role_t) p->role, p->involved,

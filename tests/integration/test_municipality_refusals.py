@@ -6,10 +6,14 @@ school-b, care-a, portal-a, other). Checks, each refused event a dead letter
 at mun-a (its log names code and field; the sender is told) after which the
 stream moves on, with no notification sent anywhere:
   - school-b, which holds nothing on the case, raises an absence signal on
-    it: PERMISSION_DENIED "origin", counted in link_refused_permission_denied;
+    it: PERMISSION_DENIED "case", counted in link_refused_permission_denied;
     once school-b enrols the pupil its signals pass;
-  - a portal not linked to the child reports: PERMISSION_DENIED "origin",
+  - a portal not linked to the child reports: PERMISSION_DENIED "case",
     also after the parents unlinked; a linked portal's report passes;
+  - kinds a role may not send (care signals, a school reports as a parent):
+    PERMISSION_DENIED "kind", from the role mun-a's config gives the peer;
+  - a school ends, a portal unlinks, a care provider ends an involvement on
+    a case where it holds no such role: PERMISSION_DENIED "case";
   - a signal on a case the register does not have: NOT_FOUND "case";
   - payloads that do not decode (MALFORMED "payload") or carry bad values
     (INVALID_FIELD / MISSING_FIELD "payload.signal", "payload.date",
@@ -67,14 +71,19 @@ def check_permissions(r):
     r.send("school-a", pb.ENROLMENT, enrolment(pb))
     r.send("care-a", pb.INVOLVEMENT, pb.Involvement(role=pb.WIJKTEAM, involved=True, contact="wijkteam"))
     r.settle()
-    refused(r, "school-b", pb.ABSENCE_SIGNAL, signal(pb, pb.FIRST_ABSENCE), "permission_denied", "origin")
-    log("school-b's signal on a case it does not hold: dead letter, PERMISSION_DENIED origin, nothing notified")
+    refused(r, "school-b", pb.ABSENCE_SIGNAL, signal(pb, pb.FIRST_ABSENCE), "permission_denied", "case")
+    log("school-b's signal on a case it does not hold: dead letter, PERMISSION_DENIED case, nothing notified")
     refused(r, "portal-a", pb.PARENT_REPORT, pb.ParentReport(report=pb.PARENT_SICKNESS, from_date=20261127),
-            "permission_denied", "origin")
-    refused(r, "care-a", pb.ABSENCE_SIGNAL, signal(pb, pb.FIRST_ABSENCE), "permission_denied", "origin")
+            "permission_denied", "case")
+    refused(r, "care-a", pb.ABSENCE_SIGNAL, signal(pb, pb.FIRST_ABSENCE), "permission_denied", "kind")
     refused(r, "school-a", pb.PARENT_REPORT, pb.ParentReport(report=pb.PARENT_SICKNESS, from_date=20261127),
-            "permission_denied", "origin")
+            "permission_denied", "kind")
     log("an unlinked portal may not report, care may not signal, a school may not report as a parent")
+    refused(r, "school-b", pb.ENROLMENT, enrolment(pb, ended_on=20261201), "permission_denied", "case")
+    refused(r, "portal-a", pb.PARENT_LINK, pb.ParentLink(linked=False), "permission_denied", "case")
+    refused(r, "care-a", pb.INVOLVEMENT, pb.Involvement(role=pb.JEUGDHULP, involved=False),
+            "permission_denied", "case")
+    log("nobody ends what it does not hold: a school's enrolment, a portal's link, care's involvement")
     refused(r, "school-a", pb.ABSENCE_SIGNAL, signal(pb, pb.FIRST_ABSENCE), "not_found", "case", OTHER_CASE)
     log("a signal on a case nobody enrolled: NOT_FOUND case")
 
@@ -94,7 +103,7 @@ def check_permissions(r):
     r.send("portal-a", pb.PARENT_LINK, pb.ParentLink(linked=False))
     r.settle()
     refused(r, "portal-a", pb.PARENT_REPORT, pb.ParentReport(report=pb.PARENT_SICKNESS, from_date=20261127),
-            "permission_denied", "origin")
+            "permission_denied", "case")
     log("after enrolling, school-b's signal passes; after unlinking, the portal's report is refused again")
 
 
@@ -116,7 +125,7 @@ def check_payloads(r):
          "payload.role"),
         ("care-a", pb.INVOLVEMENT, pb.Involvement(role=pb.WIJKTEAM, involved=True, contact="x" * 129),
          "too_large", "payload.contact"),
-        ("school-b", pb.PARENT_REPORT, b"\x08", "malformed", "payload"),
+        ("portal-a", pb.PARENT_REPORT, b"\x08", "malformed", "payload"),
         ("school-a", pb.TEST, b"hello", "permission_denied", "kind"),
     ]
     for origin, kind, payload, code, field in bad:
