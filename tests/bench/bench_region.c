@@ -42,6 +42,19 @@ s_sections (bench_region_t *self, bench_role_t role, char *buf, size_t size)
     return role == BENCH_HOLDER? NULL: buf;
 }
 
+//  The role a node's peers give it, which says what it may send them: a
+//  holder plays the agency its name says (school-f, portal-a, care-a).
+static const char *
+s_plays (const bench_node_t *node)
+{
+    static const char *roles [] = { "municipality", "school", "node" };
+    static const char *agencies [] = { "school", "portal", "care" };
+    for (size_t i = 0; node->role == BENCH_HOLDER && i < 3; i++)
+        if (strncmp (node->name, agencies [i], strlen (agencies [i])) == 0)
+            return agencies [i];
+    return roles [node->role];
+}
+
 //  Write node i's configuration: the municipality peers with everyone,
 //  everyone else with the municipality.
 static int
@@ -54,7 +67,7 @@ s_configure (bench_region_t *self, int i, const int *ports, const char *path)
     for (int j = 0; j < self->count; j++)
         if (j != i && (i == 0 || j == 0))
             peers [count++] = (bench_peer_t) { self->nodes [j].name, ports [j], self->nodes [j].key,
-                                               roles [self->nodes [j].role] };
+                                               s_plays (&self->nodes [j]) };
     char sections [1200];
     return bench_config_write (path, self->dir, node->name, roles [node->role], ports [i], node->api,
                                peers, count, s_sections (self, node->role, sections, sizeof sections));
