@@ -21,7 +21,9 @@ static const struct { int kind; const char *from, *to; } s_expected [] = {
     { REGIEBUS__EVENT_KIND__PARENT_LINK, "portal", "node municipality" },
     { REGIEBUS__EVENT_KIND__PARENT_REPORT, "portal", "node municipality" },
     { REGIEBUS__EVENT_KIND__NOTIFICATION, "municipality", "node school municipality care portal" },
+    { REGIEBUS__EVENT_KIND__PLAN_COMMAND, "school care", "node municipality" },
     { REGIEBUS__EVENT_KIND__REGIE_CHANGE, "", "" },
+    { REGIEBUS__EVENT_KIND__PLAN_CHANGE, "", "" },
     { 0, "", "" },
     { 999, "", "" },
 };
