@@ -34,6 +34,21 @@ typedef struct {
 // ---------------------------------------------------------------------------
 //  Replies
 
+//  Send a reply on its route. A node without an API socket (a fuzz
+//  target's) keeps the reply's body for rb_node_api_reply instead.
+static void
+s_send (rb_node_t *self, zmsg_t **msg_p)
+{
+    if (self->api)
+        zmsg_send (msg_p, self->api);
+    else {
+        zframe_t *body = zmsg_last (*msg_p);
+        zmsg_remove (*msg_p, body);
+        zlist_append (self->unsent, body);
+    }
+    zmsg_destroy (msg_p);
+}
+
 void
 rb_api_reply (rb_node_t *self, zmsg_t **route_p, Regiebus__ApiReply *reply, bool after_commit)
 {
@@ -60,8 +75,7 @@ rb_api_reply (rb_node_t *self, zmsg_t **route_p, Regiebus__ApiReply *reply, bool
         return;
     }
     zmsg_append (*route_p, &body);
-    zmsg_send (route_p, self->api);
-    zmsg_destroy (route_p);
+    s_send (self, route_p);
 }
 
 static void
@@ -96,8 +110,7 @@ rb_api_flush (rb_node_t *self)
     rb_pending_t *p;
     while ((p = zlist_pop (self->pending))) {
         zmsg_append (p->route, &p->body);
-        zmsg_send (&p->route, self->api);
-        zmsg_destroy (&p->route);
+        s_send (self, &p->route);
         free (p);
     }
 }

@@ -406,7 +406,7 @@ rb_link_send_ack (rb_link_t *self, zsock_t *router)
 void
 rb_link_send_inbound (rb_link_t *self, zsock_t *router, zframe_t **frame_p)
 {
-    if (self->inbound_id && *frame_p) {
+    if (self->inbound_id && *frame_p && router) {
         zframe_t *id = zframe_dup (self->inbound_id);
         if (zframe_send (&id, router, ZFRAME_MORE | ZFRAME_DONTWAIT) == 0
         &&  zframe_send (frame_p, router, ZFRAME_DONTWAIT) == 0)

@@ -111,7 +111,8 @@ bool rb_link_ack_due (rb_link_t *self);
 //  clear. Call only after the commit that the Ack reports.
 void rb_link_send_ack (rb_link_t *self, zsock_t *router);
 
-//  Send a frame to the peer on the ROUTER (a Refusal, for example).
+//  Send a frame to the peer on the ROUTER (a Refusal, for example); with
+//  no ROUTER (a node that is not bound) the frame is dropped.
 void rb_link_send_inbound (rb_link_t *self, zsock_t *router, zframe_t **frame_p);
 
 #endif

@@ -115,6 +115,7 @@ rb_node_open (const rb_config_t *config, rb_refusal_t *r)
     self->config = config;
     self->id_pool_used = sizeof self->id_pool;     //  empty: filled on first use
     self->pending = zlist_new ();
+    self->unsent = zlist_new ();
     self->refusals = zlist_new ();
     self->daemon_counters = zlistx_new ();
     zlistx_set_destructor (self->daemon_counters, s_counter_destroy);
@@ -205,6 +206,10 @@ rb_node_destroy (rb_node_t **self_p)
         s_drop_refusals (self->refusals);
         zlist_destroy (&self->refusals);
     }
+    zframe_t *unsent;
+    while (self->unsent && (unsent = zlist_pop (self->unsent)))
+        zframe_destroy (&unsent);
+    zlist_destroy (&self->unsent);
     zactor_destroy (&self->monitor);
     zactor_destroy (&self->api_monitor);
     zsock_destroy (&self->router);
@@ -548,7 +553,7 @@ s_refuse_now (rb_node_t *self, rb_link_t *link, zframe_t *routing_id, const rb_r
                  link? rb_link_name (link): "?", rb_errname (why->code), why->field, why->message);
     zframe_t *body = s_refusal_frame (why, seq);
     zframe_t *id = zframe_dup (routing_id);
-    if (zframe_send (&id, self->router, ZFRAME_MORE | ZFRAME_DONTWAIT) == 0)
+    if (self->router && zframe_send (&id, self->router, ZFRAME_MORE | ZFRAME_DONTWAIT) == 0)
         zframe_send (&body, self->router, ZFRAME_DONTWAIT);
     zframe_destroy (&id);
     zframe_destroy (&body);
@@ -639,6 +644,8 @@ s_apply_batch (rb_node_t *self, int index, const Regiebus__Batch *batch)
     rb_link_inbound_result (link, result.committed, result.gap);
 }
 
+static void s_take_peer_frame (rb_node_t *self, int index, zframe_t *id, zframe_t *body);
+
 static void
 s_handle_peer_frame (rb_node_t *self, zmsg_t *msg)
 {
@@ -665,6 +672,18 @@ s_handle_peer_frame (rb_node_t *self, zmsg_t *msg)
         zframe_destroy (&body);
         return;
     }
+    s_take_peer_frame (self, index, id, body);
+    zframe_destroy (&id);
+    zframe_destroy (&body);
+}
+
+//  A frame from the peer of link index, on our ROUTER: a batch to apply
+//  or a ping to answer; anything else is refused.
+static void
+s_take_peer_frame (rb_node_t *self, int index, zframe_t *id, zframe_t *body)
+{
+    rb_link_t *link = self->links [index];
+    rb_refusal_t why = { 0 };
     rb_link_inbound (link, id);
     Regiebus__LinkFrame *frame = rb_wire_link_decode (body, self->config->max_frame_bytes, &why);
     if (frame && frame->body_case == REGIEBUS__LINK_FRAME__BODY_BATCH) {
@@ -686,8 +705,6 @@ s_handle_peer_frame (rb_node_t *self, zmsg_t *msg)
     if (why.code)
         s_refuse_now (self, link, id, &why, 0);
     rb_wire_free (&frame);
-    zframe_destroy (&id);
-    zframe_destroy (&body);
 }
 
 //  Frames arriving on our own DEALER to a peer: Acks and Refusals.
@@ -738,8 +755,9 @@ s_commit_timed (rb_counters_t *counters, uint64_t us)
 }
 
 //  Commit the turn's work, then release everything that waited for it.
+//  A turn not kept is dropped as a failed commit is.
 static void
-s_commit (rb_node_t *self)
+s_commit (rb_node_t *self, bool keep)
 {
     bool ok = true;
     int64_t now = rb_clock_mono_ms ();
@@ -762,7 +780,11 @@ s_commit (rb_node_t *self)
     self->store_nudge = false;
     if (self->txn) {
         int64_t started = zclock_usecs ();
-        rb_err_t rc = rb_txn_commit (&self->txn);
+        rb_err_t rc = RB_EINTERNAL;
+        if (keep)
+            rc = rb_txn_commit (&self->txn);
+        else
+            rb_txn_destroy (&self->txn);
         ok = rc == RB_OK;
         s_commit_timed (&self->counters, (uint64_t) (zclock_usecs () - started));
         s_counters_settle (self, ok);
@@ -770,12 +792,13 @@ s_commit (rb_node_t *self)
             rb_clock_set_offset (self->clock, self->clock_offset_pending);
         if (ok && self->commit_hook)
             self->commit_hook (self->commit_hook_arg);
-        if (!ok) {
+        if (!ok && keep) {
             self->counters.commit_failures++;
             rb_log_error ("msg=\"group commit failed\" error=\"%s\" detail=\"%s\"", rb_strerror (rc),
                           rb_store_errmsg (self->store));
-            rb_api_fail_pending (self, rc, rb_strerror (rc));
         }
+        if (!ok)
+            rb_api_fail_pending (self, rc, keep? rb_strerror (rc): "the turn was dropped");
     }
     else
         s_counters_settle (self, true);     //  counted outside any transaction: nothing to wait for
@@ -868,11 +891,63 @@ s_turn (rb_node_t *self, zmq_pollitem_t *items, int count)
             rb_log_warn ("msg=\"tick failed\" code=%s field=\"%s\" detail=\"%s\"",
                          rb_errname (why.code), why.field, why.message);
     }
-    s_commit (self);
+    s_commit (self, true);
     rb_reload_turn (self);      //  between commits: links may come, go and reconnect
     for (int i = 0; i < self->link_count; i++)
         rb_link_tick (self->links [i], now);
     s_pump (self);
+}
+
+// ---------------------------------------------------------------------------
+//  The loop's steps without its sockets (tests/fuzz)
+
+rb_err_t
+rb_node_take_peer_frame (rb_node_t *self, const char *peer, const uint8_t *data, size_t size)
+{
+    int index;
+    if (!rb_node_link (self, peer, &index))
+        return RB_EPEER;
+    zframe_t *id = zframe_new (peer, strlen (peer));
+    zframe_t *body = zframe_new (data, size);
+    if (id && body)
+        s_take_peer_frame (self, index, id, body);
+    zframe_destroy (&id);
+    zframe_destroy (&body);
+    return RB_OK;
+}
+
+rb_err_t
+rb_node_take_link_frame (rb_node_t *self, const char *peer, const uint8_t *data, size_t size)
+{
+    rb_link_t *link = rb_node_link (self, peer, NULL);
+    if (!link)
+        return RB_EPEER;
+    zframe_t *body = zframe_new (data, size);
+    if (body)
+        s_handle_link_frame (self, link, body);
+    zframe_destroy (&body);
+    return RB_OK;
+}
+
+void
+rb_node_take_api_frame (rb_node_t *self, const uint8_t *data, size_t size)
+{
+    zmsg_t *msg = zmsg_new ();
+    if (msg && zmsg_addstr (msg, "client") == 0 && zmsg_addmem (msg, data, size) == 0)
+        rb_api_handle (self, msg);
+    zmsg_destroy (&msg);
+}
+
+zframe_t *
+rb_node_api_reply (rb_node_t *self)
+{
+    return zlist_pop (self->unsent);
+}
+
+void
+rb_node_end_turn (rb_node_t *self, bool keep)
+{
+    s_commit (self, keep);
 }
 
 //  What the loop waits on: the API, the ROUTER, the monitors and every

@@ -147,6 +147,36 @@ void rb_node_count (rb_node_t *self, const char *name, uint64_t delta);
 rb_err_t rb_node_notify_local (rb_node_t *self, rb_txn_t *txn, const char *case_pseudonym,
                                const Regiebus__Notification *notification, rb_refusal_t *why);
 
+// ---------------------------------------------------------------------------
+//  The loop's steps without its sockets, for the fuzz targets (tests/fuzz):
+//  they put bytes through the same decode, validate and apply path as the
+//  loop does, on a node that is opened (rb_node_open) and need not be
+//  bound. What the node would send back goes out on its sockets when
+//  bound; when not, Acks and Refusals to peers are dropped and the API's
+//  replies are kept for rb_node_api_reply.
+
+//  One frame as if it had come on the peer ROUTER from peer, whose key
+//  CURVE and the allowlist vouched for (a Batch or a Ping), or on this
+//  node's own DEALER to peer (an Ack or a Refusal). RB_EPEER when peer is
+//  not configured; the frame's own refusals are the node's business.
+rb_err_t rb_node_take_peer_frame (rb_node_t *self, const char *peer, const uint8_t *data,
+                                  size_t size);
+rb_err_t rb_node_take_link_frame (rb_node_t *self, const char *peer, const uint8_t *data,
+                                  size_t size);
+
+//  One ApiRequest frame as if a client had sent it.
+void rb_node_take_api_frame (rb_node_t *self, const uint8_t *data, size_t size);
+
+//  The oldest API reply a node that is not bound has not handed out yet
+//  (the packed ApiReply, the caller's to destroy), or NULL.
+zframe_t *rb_node_api_reply (rb_node_t *self);
+
+//  End the turn as the loop does: commit what it took, then release what
+//  waited for the commit. With keep false the turn's transaction is
+//  dropped instead, as a failed group commit is, and the node reloads its
+//  state from the store: every turn then starts from the same store.
+void rb_node_end_turn (rb_node_t *self, bool keep);
+
 //  Run the loop until SIGINT/SIGTERM or rb_node_stop. Returns 0, or -1
 //  at once when the node was never bound.
 int rb_node_run (rb_node_t *self);

@@ -71,6 +71,7 @@ struct _rb_node_t {
     uint64_t *assigned_saved;   //  its copy before one envelope's handler or one child (a call,
                                 //  a tick), to put back when that is refused; these never nest
     zlist_t *pending;           //  rb_pending_t waiting for the commit
+    zlist_t *unsent;            //  replies of a node without an API socket (rb_node_api_reply)
     zlist_t *refusals;          //  (link index, frame) pairs sent after commit
     rb_txn_t *txn;              //  the open group transaction, NULL if none
     rb_counters_t counters;     //  since start
