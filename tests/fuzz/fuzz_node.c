@@ -6,6 +6,7 @@
  *  (a target that fuzzes an empty store would look green and test little).
  */
 #include "fuzz_node.h"
+#include "rb_calendar.h"
 #include "rb_daemon.h"
 #include "rb_keys.h"
 #include "rb_log.h"
@@ -360,6 +361,30 @@ s_check_seeded (rb_node_t *node, uint64_t events)
     regiebus__api_reply__free_unpacked (reply, NULL);
 }
 
+//  School-a registers plan 1 on child A's case, its milestone two weeks on.
+static void
+s_seed_plan (rb_node_t *node)
+{
+    Regiebus__Actor school = REGIEBUS__ACTOR__INIT;
+    school.node = FUZZ_SCHOOL;
+    school.role = REGIEBUS__ROLE__SCHOOL_MENTOR;
+    Regiebus__PlanStep step = REGIEBUS__PLAN_STEP__INIT;
+    step.label = "opp-draft";
+    step.date = rb_calendar_add_days (rb_calendar_date_at (rb_node_now_ms (node)), 14);
+    Regiebus__PlanStep *steps [] = { &step };
+    Regiebus__PlanRegistration registration = REGIEBUS__PLAN_REGISTRATION__INIT;
+    registration.type = REGIEBUS__PLAN_TYPE__PLAN_OPP;
+    registration.owner = &school;
+    registration.review_interval_days = 28;
+    registration.n_milestones = 1;
+    registration.milestones = steps;
+    Regiebus__PlanCommand command = REGIEBUS__PLAN_COMMAND__INIT;
+    command.actor = &school;
+    command.command_case = REGIEBUS__PLAN_COMMAND__COMMAND_REGISTER;
+    command.register_ = &registration;
+    s_seed_event (node, FUZZ_SCHOOL, fuzz_case_a, REGIEBUS__EVENT_KIND__PLAN_COMMAND, &command.base);
+}
+
 static void
 s_seed_municipality (rb_node_t *node)
 {
@@ -377,7 +402,8 @@ s_seed_municipality (rb_node_t *node)
     involvement.involved = true;
     involvement.contact = "team west";
     s_seed_event (node, FUZZ_CARE, fuzz_case_a, REGIEBUS__EVENT_KIND__INVOLVEMENT, &involvement.base);
-    s_check_seeded (node, 4);
+    s_seed_plan (node);
+    s_check_seeded (node, 5);
 }
 
 //  A notification from the municipality for the node's actor in role.

@@ -11,9 +11,9 @@
  *
  *  Before the first input the region's story so far is committed: both
  *  test children enrolled at school-a, child A's parent linked at the
- *  portal and care-a involved, so that inputs reach the deep paths (an
- *  absence signal on a case the school holds, a report from a linked
- *  parent). Every input's turn is then dropped, as a failed commit is,
+ *  portal, care-a involved and a plan registered by the school, so that
+ *  inputs reach the deep paths (an absence signal on a case the school
+ *  holds, a report from a linked parent, a milestone of plan 1). Every input's turn is then dropped, as a failed commit is,
  *  so each input meets that same store and a crash found reproduces from
  *  its input alone. FUZZ_KEEP=1 in the environment keeps every turn
  *  instead, for long stateful runs; FUZZ_VERBOSE=1 logs what the node

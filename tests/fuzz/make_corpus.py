@@ -42,7 +42,12 @@ def payloads(pb):
     others = [pb.Actor(node="portal-a", role=pb.PARENT), pb.Actor(node="care-a", role=pb.JEUGDHULP)]
     note = dict(notification_id=bytes(range(16)), recipient=school, also_sent_to=others,
                 from_node="school-a")
+    mentor = pb.Actor(node="school-a", role=pb.SCHOOL_MENTOR)
+    plan = pb.Plan(plan_id=1, type=pb.PLAN_OPP, owner=mentor, created_on=20261123,
+                   review_interval_days=28, reviewed_on=20261123, review_due=20261221,
+                   milestones=[pb.PlanMilestone(number=1, label="opp-draft", date=20261207)])
     return {
+        "plan_command": plan_commands(pb, mentor),
         "enrolment": [
             pb.Enrolment(school_location="12AB00", enrolled_on=20260831, contact="desk 020-1234567"),
             pb.Enrolment(school_location="12AB00", enrolled_on=20260831, ended_on=20261120),
@@ -63,6 +68,10 @@ def payloads(pb):
                 expected_by=20261125, **note),
             pb.Notification(subject=pb.PARENT_REPORT, parent_report=report, expected=pb.NO_ACTION,
                             **note),
+            pb.Notification(subject=pb.PLAN_CHANGE, plan_change=pb.PlanChange(
+                change=pb.PLAN_STALLED, plan_id=1, type=pb.PLAN_OPP, owner=mentor, date=20261208,
+                milestone=1, label="opp-draft", due=20261207, stalls=1, case_stalls=1, plan=plan),
+                expected=pb.NO_ACTION, **note),
             pb.Notification(subject=pb.REGIE_CHANGE, regie_change=pb.RegieChange(
                 actor=others[1], joined=True, since_ms=NOW_MS, contact="team west",
                 reason="involvement"), expected=pb.CONFIRM_INVOLVEMENT, **note),
@@ -70,21 +79,35 @@ def payloads(pb):
     }
 
 
-def envelope(pb, kind, payload, seq=3, case=CASE_A, origin="school-a", destination="mun-a"):
+def plan_commands(pb, actor):
+    """A PlanCommand of each sort, by school-a on plan 1 (fuzz_node.c registers it)."""
+    steps = [pb.PlanStep(label="opp-final", date=20261231), pb.PlanStep(label="review", date=20270115)]
+    return [
+        pb.PlanCommand(actor=actor, register=pb.PlanRegistration(
+            type=pb.PLAN_ACTION, owner=actor, review_interval_days=14, milestones=steps)),
+        pb.PlanCommand(actor=actor, complete=pb.PlanCompletion(plan_id=1, milestone=1)),
+        pb.PlanCommand(actor=actor, revise=pb.PlanRevision(
+            plan_id=1, replace_milestones=True, milestones=steps, review_interval_days=21)),
+        pb.PlanCommand(actor=actor, review=pb.PlanReference(plan_id=1)),
+        pb.PlanCommand(actor=actor, close=pb.PlanReference(plan_id=1)),
+    ]
+
+
+def envelope(pb, kind, payload, seq=4, case=CASE_A, origin="school-a", destination="mun-a"):
     return pb.Envelope(version=1, event_id=bytes([seq] * 16), origin=origin, origin_seq=seq,
                        destination=destination, case_pseudonym=case, kind=kind,
                        occurred_at_ms=NOW_MS, recorded_at_ms=NOW_MS, payload=payload)
 
 
 def link_frames(pb, p):
-    """Frames at the municipality from school-a, which sent it 2 envelopes."""
+    """Frames at the municipality from school-a, which sent it 3 envelopes."""
     first = envelope(pb, pb.ABSENCE_SIGNAL, p["absence_signal"][0].SerializeToString())
-    second = envelope(pb, pb.ENROLMENT, p["enrolment"][1].SerializeToString(), seq=4, case=CASE_B)
+    second = envelope(pb, pb.ENROLMENT, p["enrolment"][1].SerializeToString(), seq=5, case=CASE_B)
     return {
-        "batch": pb.LinkFrame(version=1, batch=pb.Batch(first_seq=3, envelopes=[
+        "batch": pb.LinkFrame(version=1, batch=pb.Batch(first_seq=4, envelopes=[
             first.SerializeToString(), second.SerializeToString()])),
-        "batch_duplicate": pb.LinkFrame(version=1, batch=pb.Batch(first_seq=2, envelopes=[
-            envelope(pb, pb.ENROLMENT, p["enrolment"][0].SerializeToString(), seq=2,
+        "batch_duplicate": pb.LinkFrame(version=1, batch=pb.Batch(first_seq=3, envelopes=[
+            envelope(pb, pb.ENROLMENT, p["enrolment"][0].SerializeToString(), seq=3,
                      case=CASE_B).SerializeToString(), first.SerializeToString()])),
         "ping": pb.LinkFrame(version=1, ping=pb.Ping(sent_at_ms=NOW_MS)),
         "ack": pb.LinkFrame(version=1, ack=pb.Ack(committed_seq=1, sent_at_ms=NOW_MS)),
@@ -143,10 +166,18 @@ def daemon_calls(pb):
                                     reason=pb.SICK)])),
             "close_day": dict(close_day=pb.CloseDayRequest(date=20261117)),
             "unenrol": dict(unenrol=pb.UnenrolRequest(local_id="p2", left_on=20261120)),
+            "plan_command": dict(plan_command=pb.PlanCommandRequest(
+                case_pseudonym=CASE_A, command=plan_commands(pb, pb.Actor(
+                    node="school-a", role=pb.SCHOOL_MENTOR))[1])),
             "submit": submit(pb, "mun-a"),
         },
         "municipality": {
             "show_case": dict(show_case=pb.ShowCaseRequest(case_pseudonym=CASE_A)),
+            "get_plans": dict(get_plans=pb.PlanGetRequest(case_pseudonym=CASE_A)),
+            "plan_command": dict(plan_command=pb.PlanCommandRequest(
+                case_pseudonym=CASE_A, command=pb.PlanCommand(
+                    actor=pb.Actor(node="mun-a", role=pb.LEERPLICHT),
+                    review=pb.PlanReference(plan_id=1)))),
             "regie": dict(regie=pb.RegieRequest(case_pseudonym=CASE_A, actor=pb.Actor(
                 node="mun-a", role=pb.CASUSREGISSEUR), joined=True, contact="regie desk")),
             "regie_release": dict(regie=pb.RegieRequest(case_pseudonym=CASE_A, actor=pb.Actor(
@@ -159,6 +190,9 @@ def daemon_calls(pb):
                 local_name="Daan", home_municipality="0363")),
             "involvement_end": dict(involvement=pb.InvolvementRequest(
                 citizen_number=BSN_A, role=pb.JEUGDHULP, involved=False)),
+            "plan_command": dict(plan_command=pb.PlanCommandRequest(
+                case_pseudonym=CASE_A, home_municipality="0363", command=plan_commands(
+                    pb, pb.Actor(node="care-a", role=pb.JEUGDHULP))[0])),
             "submit": submit(pb, "mun-a"),
         },
         "portal": {
