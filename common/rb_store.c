@@ -10,6 +10,7 @@
 
 struct _rb_store_t {
     MDB_env *env;           //  the environment
+    bool readonly;          //  opened by rb_store_open_readonly
     char errmsg [256];      //  last storage error, for logs
 };
 
@@ -56,6 +57,28 @@ rb_store_new (const char *dir, uint64_t map_size_mb, rb_refusal_t *r)
     return self;
 }
 
+rb_store_t *
+rb_store_open_readonly (const char *dir, rb_refusal_t *r)
+{
+    rb_store_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        rb_refuse (r, RB_EINTERNAL, NULL, "store: out of memory");
+        return NULL;
+    }
+    self->readonly = true;
+    //  No map size: LMDB takes the one the environment was made with.
+    int rc = mdb_env_create (&self->env);
+    if (!rc)
+        rc = mdb_env_set_maxdbs (self->env, 32);
+    if (!rc)
+        rc = mdb_env_open (self->env, dir, MDB_RDONLY | MDB_NOTLS, 0600);
+    if (rc) {
+        rb_refuse (r, RB_ESTORE, "store", "store: cannot open LMDB in %s: %s", dir, mdb_strerror (rc));
+        rb_store_destroy (&self);
+    }
+    return self;
+}
+
 void
 rb_store_destroy (rb_store_t **self_p)
 {
@@ -72,11 +95,11 @@ rb_err_t
 rb_store_table (rb_store_t *self, const char *name, rb_table_t *table)
 {
     MDB_txn *txn;
-    int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
+    int rc = mdb_txn_begin (self->env, NULL, self->readonly? MDB_RDONLY: 0, &txn);
     if (rc)
         return s_fail (self, rc, "txn_begin");
     MDB_dbi dbi;
-    rc = mdb_dbi_open (txn, name, MDB_CREATE, &dbi);
+    rc = mdb_dbi_open (txn, name, self->readonly? 0: MDB_CREATE, &dbi);
     if (rc) {
         mdb_txn_abort (txn);
         return s_fail (self, rc, "dbi_open");

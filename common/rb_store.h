@@ -36,10 +36,17 @@ typedef struct {
 //  map_size_mb. Returns NULL and fills refusal on failure.
 rb_store_t *rb_store_new (const char *dir, uint64_t map_size_mb, rb_refusal_t *refusal);
 
+//  Open an existing environment in dir only to read it, beside the node
+//  that may be running on it (LMDB's readers do not block its writer):
+//  for offline tools. Tables must exist (RB_ENOTFOUND otherwise), and
+//  every transaction must be read-only.
+rb_store_t *rb_store_open_readonly (const char *dir, rb_refusal_t *refusal);
+
 //  Close the environment and null the caller's pointer.
 void rb_store_destroy (rb_store_t **self_p);
 
-//  Open (creating) a named table. Call at start, before other transactions.
+//  Open (creating) a named table; in a read-only store it must exist.
+//  Call at start, before other transactions.
 rb_err_t rb_store_table (rb_store_t *self, const char *name, rb_table_t *table);
 
 //  LMDB's text for the last storage error seen on this store.
