@@ -282,7 +282,7 @@ s_submit (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
 // ---------------------------------------------------------------------------
 //  Status
 
-#define S_COUNTER_FIXED (17 + 2 * RB_ERR_COUNT)
+#define S_COUNTER_FIXED (18 + 2 * RB_ERR_COUNT)
 
 static void
 s_status (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
@@ -371,6 +371,7 @@ s_status (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
     COUNT ("reloads_refused", k->reloads_refused);
     COUNT ("notifications_new", notices_new);
     COUNT ("notifications_acked", notices_acked);
+    COUNT ("audit_records", rb_audit_count (self->audit));
     for (int e = 1; e < RB_ERR_COUNT; e++) {
         char label [48];
         snprintf (label, sizeof label, "api_refused_%s", rb_errname (e));
@@ -535,6 +536,8 @@ typedef struct {
     uint64_t last_seq;
     bool more;
     bool out_of_memory;
+    uint64_t new_count, acked_count;
+    rb_err_t audit_rc;          //  recording a notice as shown failed
 } s_notice_list_t;
 
 static int
@@ -564,6 +567,11 @@ s_notice_visit (const rb_notice_t *notice, void *arg)
     }
     if (!copy) {
         l->out_of_memory = true;
+        return 1;
+    }
+    l->audit_rc = rb_node_audit_notice (l->node, l->txn, RB_AUDIT_NOTICE_SHOWN, notice, l->q->account);
+    if (l->audit_rc) {
+        regiebus__notification__free_unpacked (copy, NULL);
         return 1;
     }
     size_t i = l->count++;
@@ -602,6 +610,35 @@ s_notice_list_check (const Regiebus__ListNotificationsRequest *q, rb_refusal_t *
     return RB_OK;
 }
 
+//  The listing runs in a child of the group transaction, because what it
+//  shows is audited as shown, to the account asked for.
+static rb_err_t
+s_list_in_child (rb_node_t *self, rb_txn_t *child, void *arg, rb_refusal_t *why)
+{
+    s_notice_list_t *l = arg;
+    l->txn = child;
+    //  Filters may skip many: walk in pages until the reply is full.
+    uint64_t after = l->q->after_seq;
+    rb_err_t rc = RB_OK;
+    while (!rc && !l->more && !l->out_of_memory && !l->audit_rc) {
+        l->last_seq = after;
+        rc = rb_notices_list (self->notices, child, after, l->q->only_new, S_NOTICE_MAX,
+                              s_notice_visit, l);
+        if (l->last_seq == after)
+            break;
+        after = l->last_seq;
+    }
+    if (!rc && l->out_of_memory)
+        rc = RB_EINTERNAL;
+    if (!rc)
+        rc = l->audit_rc;
+    if (!rc)
+        rc = rb_notices_counts (self->notices, child, &l->new_count, &l->acked_count);
+    if (rc)
+        return rb_refuse (why, rc, "", "cannot list notifications: %s", rb_strerror (rc));
+    return RB_OK;
+}
+
 static void
 s_list_notifications (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
 {
@@ -619,32 +656,14 @@ s_list_notifications (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequ
         if (!l.items || !l.list || !l.labels || !l.cases || !l.origins || !l.by || !l.copies)
             rb_refuse (&why, RB_EINTERNAL, "", "out of memory");
     }
-    if (!why.code && rb_txn_begin (self->store, false, &l.txn))
-        rb_refuse (&why, RB_ESTORE, "", "cannot read: %s", rb_store_errmsg (self->store));
+    if (!why.code)
+        rb_node_in_child (self, s_list_in_child, &l, &why);
     Regiebus__ListNotificationsReply result = REGIEBUS__LIST_NOTIFICATIONS_REPLY__INIT;
-    if (!why.code) {
-        //  Filters may skip many: walk in pages until the reply is full.
-        uint64_t after = q->after_seq;
-        rb_err_t rc = RB_OK;
-        while (!rc && !l.more && !l.out_of_memory) {
-            l.last_seq = after;
-            rc = rb_notices_list (self->notices, l.txn, after, q->only_new, S_NOTICE_MAX,
-                                  s_notice_visit, &l);
-            if (l.last_seq == after)
-                break;
-            after = l.last_seq;
-        }
-        if (!rc && l.out_of_memory)
-            rc = RB_EINTERNAL;
-        if (rc)
-            rb_refuse (&why, rc, "", "cannot read notifications: %s", rb_strerror (rc));
-        else
-            rb_notices_counts (self->notices, l.txn, &result.new_count, &result.acked_count);
-    }
-    rb_txn_destroy (&l.txn);
     if (why.code)
         s_reply_error (self, route_p, req->request_id, &why);
     else {
+        result.new_count = l.new_count;
+        result.acked_count = l.acked_count;
         result.n_items = l.count;
         result.items = l.list;
         result.more = l.more;
@@ -652,7 +671,7 @@ s_list_notifications (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequ
         reply.request_id = req->request_id;
         reply.result_case = REGIEBUS__API_REPLY__RESULT_LIST_NOTIFICATIONS;
         reply.list_notifications = &result;
-        rb_api_reply (self, route_p, &reply, false);
+        rb_api_reply (self, route_p, &reply, true);
     }
     for (size_t i = 0; i < l.count; i++)
         regiebus__notification__free_unpacked (l.copies [i], NULL);
@@ -665,23 +684,49 @@ s_list_notifications (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequ
     free (l.items);
 }
 
+typedef struct {
+    const Regiebus__AckNotificationRequest *q;
+    int64_t now;
+} s_ack_t;
+
+typedef struct {
+    rb_node_t *node;
+    rb_txn_t *txn;
+    const char *by;
+    rb_err_t rc;
+} s_ack_audit_t;
+
+static int
+s_audit_acked (const rb_notice_t *notice, void *arg)
+{
+    s_ack_audit_t *a = arg;
+    a->rc = rb_node_audit_notice (a->node, a->txn, RB_AUDIT_NOTICE_ACKED, notice, a->by);
+    return 0;
+}
+
+//  Acknowledged and audited as acknowledged by whom, in one child.
+static rb_err_t
+s_ack_in_child (rb_node_t *self, rb_txn_t *child, void *arg, rb_refusal_t *why)
+{
+    s_ack_t *a = arg;
+    rb_err_t rc = rb_notices_ack (self->notices, child, a->q->seq, a->q->by, a->now, why);
+    if (rc)
+        return rc;
+    s_ack_audit_t audit = { self, child, a->q->by, RB_OK };
+    rc = rb_notices_get (self->notices, child, a->q->seq, s_audit_acked, &audit);
+    if (!rc)
+        rc = audit.rc;
+    return rc? rb_refuse (why, rc, "", "cannot audit: %s", rb_store_errmsg (self->store)): RB_OK;
+}
+
 static void
 s_ack_notification (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
 {
     const Regiebus__AckNotificationRequest *q = req->ack_notification;
     rb_refusal_t why = { 0 };
-    rb_txn_t *child = NULL;
-    int64_t now = rb_clock_now_ms (self->clock);
-    rb_err_t rc = rb_node_txn (self);
-    if (!rc)
-        rc = rb_txn_child (self->txn, &child);
-    if (rc)
-        rb_refuse (&why, rc, "", "cannot begin: %s", rb_store_errmsg (self->store));
-    else
-    if (rb_notices_ack (self->notices, child, q->seq, q->by, now, &why) == RB_OK
-    &&  (rc = rb_txn_commit (&child)))
-        rb_refuse (&why, rc, "", "%s", rb_store_errmsg (self->store));
-    rb_txn_destroy (&child);
+    s_ack_t ack = { q, rb_clock_now_ms (self->clock) };
+    int64_t now = ack.now;
+    rb_node_in_child (self, s_ack_in_child, &ack, &why);
     if (why.code) {
         //  The field names inside this call.
         if (*why.field) {
@@ -689,8 +734,6 @@ s_ack_notification (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiReques
             snprintf (field, sizeof field, "%s", why.field);
             snprintf (why.field, sizeof why.field, "ack_notification.%.60s", field);
         }
-        if (why.code == RB_EFULL)
-            self->store_nudge = true;
         s_reply_error (self, route_p, req->request_id, &why);
         return;
     }
@@ -701,6 +744,64 @@ s_ack_notification (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiReques
     reply.result_case = REGIEBUS__API_REPLY__RESULT_ACK_NOTIFICATION;
     reply.ack_notification = &result;
     rb_api_reply (self, route_p, &reply, true);
+}
+
+// ---------------------------------------------------------------------------
+//  Audit: verify the chain, list its records (read-only, like status)
+
+#define S_AUDIT_DEFAULT 100
+#define S_AUDIT_MAX 1000
+
+static void
+s_audit_verify (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
+{
+    rb_refusal_t why = { 0 };
+    rb_audit_check_t check;
+    rb_txn_t *txn = NULL;
+    rb_err_t rc = rb_txn_begin (self->store, false, &txn);
+    if (!rc)
+        rc = rb_audit_verify (self->audit, txn, &check);
+    rb_txn_destroy (&txn);
+    if (rc) {
+        rb_refuse (&why, rc, "", "cannot read the audit: %s", rb_store_errmsg (self->store));
+        s_reply_error (self, route_p, req->request_id, &why);
+        return;
+    }
+    Regiebus__AuditVerifyReply result;
+    rb_audit_check_to_wire (&check, &result);
+    Regiebus__ApiReply reply = REGIEBUS__API_REPLY__INIT;
+    reply.request_id = req->request_id;
+    reply.result_case = REGIEBUS__API_REPLY__RESULT_AUDIT_VERIFY;
+    reply.audit_verify = &result;
+    rb_api_reply (self, route_p, &reply, false);
+}
+
+static void
+s_audit_list (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
+{
+    const Regiebus__AuditListRequest *q = req->audit_list;
+    rb_refusal_t why = { 0 };
+    rb_audit_page_t *page = NULL;
+    rb_txn_t *txn = NULL;
+    rb_err_t rc = RB_OK;
+    if (q->limit > S_AUDIT_MAX)
+        rb_refuse (&why, RB_ETOOLARGE, "audit_list.limit", "audit_list.limit is over %d", S_AUDIT_MAX);
+    else
+    if (!(rc = rb_txn_begin (self->store, false, &txn)))
+        page = rb_audit_page (self->audit, txn, q->after_seq, q->limit? q->limit: S_AUDIT_DEFAULT, &rc);
+    rb_txn_destroy (&txn);
+    if (rc)
+        rb_refuse (&why, rc, "", "cannot read the audit: %s", rb_strerror (rc));
+    if (why.code)
+        s_reply_error (self, route_p, req->request_id, &why);
+    else {
+        Regiebus__ApiReply reply = REGIEBUS__API_REPLY__INIT;
+        reply.request_id = req->request_id;
+        reply.result_case = REGIEBUS__API_REPLY__RESULT_AUDIT_LIST;
+        reply.audit_list = &page->reply;
+        rb_api_reply (self, route_p, &reply, false);
+    }
+    rb_audit_page_destroy (&page);
 }
 
 // ---------------------------------------------------------------------------
@@ -804,6 +905,8 @@ rb_api_handle (rb_node_t *self, zmsg_t *msg)
         case REGIEBUS__API_REQUEST__CALL_ACK_NOTIFICATION: s_ack_notification (self, &route, req); break;
         case REGIEBUS__API_REQUEST__CALL_RELOAD:        rb_reload_request (self, &route, req); break;
         case REGIEBUS__API_REQUEST__CALL_KEYS:          rb_reload_keys (self, &route, req); break;
+        case REGIEBUS__API_REQUEST__CALL_AUDIT_VERIFY:  s_audit_verify (self, &route, req); break;
+        case REGIEBUS__API_REQUEST__CALL_AUDIT_LIST:    s_audit_list (self, &route, req); break;
         default:                                        s_daemon_call (self, &route, req);
     }
     zmsg_destroy (&route);

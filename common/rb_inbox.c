@@ -12,6 +12,7 @@ struct _rb_inbox_t {
     void *handler_arg;              //  its argument
     rb_inbox_restart_fn *restart;   //  told when a pass is abandoned
     void *restart_arg;
+    rb_audit_t *audit;              //  records every entry processed; NULL none
 };
 
 static size_t
@@ -60,6 +61,12 @@ rb_inbox_set_handler (rb_inbox_t *self, rb_inbox_handler_fn *handler, void *arg)
 {
     self->handler = handler;
     self->handler_arg = arg;
+}
+
+void
+rb_inbox_set_audit (rb_inbox_t *self, rb_audit_t *audit)
+{
+    self->audit = audit;
 }
 
 rb_err_t
@@ -123,6 +130,21 @@ s_dead_letter (rb_inbox_t *self, rb_txn_t *txn, const uint8_t *key, size_t key_s
     rb_err_t rc = rb_txn_put (txn, self->dead, (rb_val_t) { key, key_size }, (rb_val_t) { value, size });
     free (value);
     return rc;
+}
+
+//  The audit's record of an entry processed: a valid envelope (code 0),
+//  or one about to be a dead letter, named as far as its bytes decode.
+static rb_err_t
+s_audit_entry (rb_inbox_t *self, rb_txn_t *txn, const char *origin, uint64_t seq,
+               const Regiebus__Envelope *e, const ProtobufCBinaryData *bytes, rb_err_t code)
+{
+    Regiebus__Envelope *decoded = e? NULL: rb_wire_envelope_decode (bytes->data, bytes->len);
+    rb_audit_rec_t rec;
+    rb_audit_of_envelope (&rec, RB_AUDIT_RECEIVED, origin, e? e: decoded);
+    rb_wire_free (&decoded);
+    rec.stream_seq = seq;
+    rec.code = (uint32_t) code;
+    return rb_audit_append (self->audit, txn, &rec);
 }
 
 static bool
@@ -200,7 +222,9 @@ s_apply_pass (rb_inbox_t *self, rb_txn_t *txn, const char *origin, const Regiebu
             why = *verdict;
         else
             e = s_check_entry (self, origin, &batch->envelopes [i], i, seq, &why);
-        if (e && self->handler) {
+        if (self->audit)
+            rc = s_audit_entry (self, txn, origin, seq, e, &batch->envelopes [i], why.code);
+        if (e && self->handler && !rc) {
             rc = self->handler (txn, e, self->handler_arg, &why);
             if (rc && !s_storage_error (rc)) {
                 if (!why.code)

@@ -11,10 +11,12 @@
  *
  *  Tables: "instate" (origin -> last seq), "inbox" (origin NUL seq ->
  *  envelope), "deadletter" (origin NUL seq -> code, field, message, bytes).
+ *  With an audit set, each entry processed is also an audit record.
  */
 #ifndef RB_INBOX_H
 #define RB_INBOX_H
 
+#include "rb_audit.h"
 #include "rb_store.h"
 #include "rb_wire.h"
 
@@ -59,6 +61,13 @@ void rb_inbox_set_handler (rb_inbox_t *self, rb_inbox_handler_fn *handler, void 
 
 //  Set what to tell when a pass is abandoned (NULL for nobody).
 void rb_inbox_set_restart (rb_inbox_t *self, rb_inbox_restart_fn *restart, void *arg);
+
+//  Record every entry processed in audit (NULL: none), in the batch's
+//  transaction, before the handler sees it: RB_AUDIT_RECEIVED with code
+//  0, or the refusal's code for a dead letter. A pass that is abandoned
+//  takes its records with it, so the caller rewinds the audit as it puts
+//  back its other counts (see rb_inbox_restart_fn).
+void rb_inbox_set_audit (rb_inbox_t *self, rb_audit_t *audit);
 
 //  Highest processed seq from origin, 0 when none.
 rb_err_t rb_inbox_last (rb_inbox_t *self, rb_txn_t *txn, const char *origin, uint64_t *seq);

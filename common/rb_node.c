@@ -134,11 +134,14 @@ rb_node_open (const rb_config_t *config, rb_refusal_t *r)
         self->outbox = rb_outbox_new (self->store);
         self->inbox = rb_inbox_new (self->store, config->name, config->max_payload_bytes);
         self->notices = rb_notices_new (self->store, config->name);
+        self->audit = rb_audit_new (self->store, self->clock, NULL);
+        if (self->inbox && self->audit)
+            rb_inbox_set_audit (self->inbox, self->audit);
         if (self->inbox) {
             rb_inbox_set_handler (self->inbox, s_handle_envelope, self);
             rb_inbox_set_restart (self->inbox, s_batch_restart, self);
         }
-        if (!self->outbox || !self->inbox || !self->notices
+        if (!self->outbox || !self->inbox || !self->notices || !self->audit
         ||  rb_store_table (self->store, "meta", &self->meta)
         ||  rb_store_table (self->store, "idem", &self->idem))
             rb_refuse (r, RB_ESTORE, "node/data_dir", "cannot open tables: %s", rb_store_errmsg (self->store));
@@ -218,6 +221,7 @@ rb_node_destroy (rb_node_t **self_p)
     zactor_destroy (&self->auth);
     rb_reload_free (self);
     rb_notices_destroy (&self->notices);
+    rb_audit_destroy (&self->audit);
     zlistx_destroy (&self->daemon_counters);
     rb_inbox_destroy (&self->inbox);
     rb_outbox_destroy (&self->outbox);
@@ -226,6 +230,39 @@ rb_node_destroy (rb_node_t **self_p)
     rb_clock_destroy (&self->clock);
     free (self);
     *self_p = NULL;
+}
+
+rb_err_t
+rb_node_audit_notice (rb_node_t *self, rb_txn_t *txn, rb_audit_kind_t kind,
+                      const rb_notice_t *notice, const char *who)
+{
+    const Regiebus__Notification *n = notice->notification;
+    rb_audit_rec_t rec = { .kind = kind, .stream_seq = notice->seq };
+    snprintf (rec.peer, sizeof rec.peer, "%s", notice->origin);
+    rec.event_kind = (uint32_t) n->subject;
+    rec.role = n->recipient? (uint32_t) n->recipient->role: 0;
+    memcpy (rec.event_id, notice->event_id, 16);
+    if (n->notification_id.len == 16)
+        memcpy (rec.notification_id, n->notification_id.data, 16);
+    snprintf (rec.case_pseudonym, sizeof rec.case_pseudonym, "%s", notice->case_pseudonym);
+    snprintf (rec.who, sizeof rec.who, "%s", who);
+    return rb_audit_append (self->audit, txn, &rec);
+}
+
+//  A new notice was stored from envelope e: counted and audited with it.
+static rb_err_t
+s_notice_stored (rb_node_t *self, rb_txn_t *txn, const Regiebus__Envelope *e,
+                 const Regiebus__Notification *n, uint64_t seq, rb_refusal_t *why)
+{
+    rb_notice_t notice = { .seq = seq, .notification = n };
+    snprintf (notice.origin, sizeof notice.origin, "%s", e->origin);
+    memcpy (notice.event_id, e->event_id.data, 16);
+    snprintf (notice.case_pseudonym, sizeof notice.case_pseudonym, "%s", e->case_pseudonym);
+    rb_err_t rc = rb_node_audit_notice (self, txn, RB_AUDIT_NOTICE_STORED, &notice, "");
+    if (rc)
+        return rb_refuse (why, rc, "", "cannot audit: %s", rb_store_errmsg (self->store));
+    rb_node_count (self, "notifications_received", 1);
+    return RB_OK;
 }
 
 //  A notification for this node's actors: kept in its notices.
@@ -241,7 +278,7 @@ s_store_notification (rb_node_t *self, rb_txn_t *txn, const Regiebus__Envelope *
     rb_err_t rc = rb_notices_store (self->notices, txn, e, n, rb_clock_now_ms (self->clock),
                                     &seq, &duplicate, why);
     if (rc == RB_OK && !duplicate)
-        rb_node_count (self, "notifications_received", 1);
+        rc = s_notice_stored (self, txn, e, n, seq, why);
     if (rc == RB_OK)
         rb_log_info ("msg=\"notification\" seq=%llu origin=%s case=%.12s subject=%d role=%d duplicate=%d",
                      (unsigned long long) seq, e->origin, e->case_pseudonym, (int) n->subject,
@@ -330,6 +367,7 @@ rb_node_count (rb_node_t *self, const char *name, uint64_t delta)
 void
 rb_node_counters_mark (rb_node_t *self, bool batch)
 {
+    *(batch? &self->audit_batch: &self->audit_saved) = rb_audit_tell (self->audit);
     for (rb_daemon_counter_t *c = zlistx_first (self->daemon_counters); c;
          c = zlistx_next (self->daemon_counters))
         *(batch? &c->mark_batch: &c->mark_saved) = c->pending;
@@ -338,6 +376,7 @@ rb_node_counters_mark (rb_node_t *self, bool batch)
 void
 rb_node_counters_restore (rb_node_t *self, bool batch)
 {
+    rb_audit_rewind (self->audit, batch? &self->audit_batch: &self->audit_saved);
     //  A counter made after the mark has marks of 0: it goes back to 0.
     for (rb_daemon_counter_t *c = zlistx_first (self->daemon_counters); c;
          c = zlistx_next (self->daemon_counters))
@@ -398,7 +437,7 @@ rb_node_notify_local (rb_node_t *self, rb_txn_t *txn, const char *case_pseudonym
     rb_err_t rc = rb_notices_store (self->notices, txn, &e, notification,
                                     rb_clock_now_ms (self->clock), &seq, &duplicate, why);
     if (rc == RB_OK && !duplicate)
-        rb_node_count (self, "notifications_received", 1);
+        rc = s_notice_stored (self, txn, &e, notification, seq, why);
     return rc;
 }
 
@@ -754,6 +793,34 @@ s_commit_timed (rb_counters_t *counters, uint64_t us)
         counters->commit_us_max = us;
 }
 
+typedef struct {
+    rb_node_t *node;
+    rb_link_t *link;
+} s_delivered_t;
+
+static rb_err_t
+s_audit_one_delivered (uint64_t seq, rb_val_t bytes, void *arg)
+{
+    s_delivered_t *d = arg;
+    Regiebus__Envelope *e = rb_wire_envelope_decode (bytes.data, bytes.size);
+    rb_audit_rec_t rec;
+    rb_audit_of_envelope (&rec, RB_AUDIT_DELIVERED, rb_link_name (d->link), e);
+    rec.stream_seq = seq;
+    rb_wire_free (&e);
+    return rb_audit_append (d->node->audit, d->node->txn, &rec);
+}
+
+//  The peer acknowledged what it committed: each envelope that Ack covers
+//  is audited as delivered, in the transaction that drops it from the
+//  outbox.
+static rb_err_t
+s_audit_delivered (rb_node_t *self, rb_link_t *link)
+{
+    s_delivered_t d = { self, link };
+    return rb_outbox_each (self->outbox, self->txn, rb_link_name (link), rb_link_stored (link),
+                           rb_link_stats (link)->acked, s_audit_one_delivered, &d);
+}
+
 //  Commit the turn's work, then release everything that waited for it.
 //  A turn not kept is dropped as a failed commit is.
 static void
@@ -766,9 +833,12 @@ s_commit (rb_node_t *self, bool keep)
     for (int i = 0; i < self->link_count; i++)
         if (rb_link_has_progress (self->links [i])
         &&  (self->txn || rb_link_stage_due (self->links [i], now))
-        &&  (rb_node_txn (self) || rb_link_stage (self->links [i], self->txn)))
+        &&  (rb_node_txn (self) || s_audit_delivered (self, self->links [i])
+                                || rb_link_stage (self->links [i], self->txn)))
             rb_log_error ("msg=\"cannot record acknowledgement\" peer=%s detail=\"%s\"",
                           rb_link_name (self->links [i]), rb_store_errmsg (self->store));
+    if (self->txn && rb_audit_stage (self->audit, self->txn))
+        rb_log_error ("msg=\"cannot record the audit head\" detail=\"%s\"", rb_store_errmsg (self->store));
     if (self->store_nudge && rb_node_txn (self) == RB_OK) {
         //  LMDB reuses pages freed by transaction T only from T+2 on. An
         //  idle node whose queue drained would refuse forever, because
@@ -788,6 +858,7 @@ s_commit (rb_node_t *self, bool keep)
         ok = rc == RB_OK;
         s_commit_timed (&self->counters, (uint64_t) (zclock_usecs () - started));
         s_counters_settle (self, ok);
+        rb_audit_committed (self->audit, ok);
         if (ok && self->clock_offset_pending)
             rb_clock_set_offset (self->clock, self->clock_offset_pending);
         if (ok && self->commit_hook)

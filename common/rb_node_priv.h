@@ -4,6 +4,7 @@
 #ifndef RB_NODE_PRIV_H
 #define RB_NODE_PRIV_H
 
+#include "rb_audit.h"
 #include "rb_clock.h"
 #include "rb_link.h"
 #include "rb_node.h"
@@ -84,6 +85,9 @@ struct _rb_node_t {
     rb_node_commit_fn *commit_hook; //  called after each commit that held
     void *commit_hook_arg;      //  its argument
     rb_notices_t *notices;      //  notifications for this node's actors
+    rb_audit_t *audit;          //  the hash-chained record of deliveries and notices
+    rb_audit_pos_t audit_batch; //  its position before the inbound batch
+    rb_audit_pos_t audit_saved; //  its position before one handler or child
     rb_node_call_fn *call_fn;   //  the daemon's own API calls
     void *call_arg;
     rb_node_tick_fn *tick_fn;   //  the daemon's periodic work
@@ -108,10 +112,16 @@ struct _rb_node_t {
 typedef rb_err_t (rb_node_child_fn) (rb_node_t *self, rb_txn_t *child, void *arg, rb_refusal_t *why);
 rb_err_t rb_node_in_child (rb_node_t *self, rb_node_child_fn *fn, void *arg, rb_refusal_t *why);
 
-//  Mark every counter's pending count, or put it back to the mark; batch
-//  picks the batch mark, else the handler-or-child one.
+//  Mark every counter's pending count and the audit's position, or put
+//  them back to the mark; batch picks the batch mark, else the
+//  handler-or-child one.
 void rb_node_counters_mark (rb_node_t *self, bool batch);
 void rb_node_counters_restore (rb_node_t *self, bool batch);
+
+//  Record in the audit that notice (its seq, origin, event id, case and
+//  notification) was stored, shown to who or acknowledged by who.
+rb_err_t rb_node_audit_notice (rb_node_t *self, rb_txn_t *txn, rb_audit_kind_t kind,
+                               const rb_notice_t *notice, const char *who);
 
 //  Begin the group transaction if it is not open yet.
 rb_err_t rb_node_txn (rb_node_t *self);

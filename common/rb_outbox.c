@@ -174,6 +174,36 @@ rb_outbox_ack (rb_outbox_t *self, rb_txn_t *txn, const char *peer, uint64_t upto
     return rc? rc: s_state_put (self, txn, peer, &state);
 }
 
+typedef struct {
+    size_t prefix;                  //  bytes of the peer's key prefix
+    uint64_t upto;
+    rb_outbox_visit_fn *visit;
+    void *arg;
+    bool past;                      //  the walk went beyond upto
+} s_each_t;
+
+static int
+s_each_visit (rb_val_t key, rb_val_t value, void *arg)
+{
+    s_each_t *each = arg;
+    if (key.size != each->prefix + 8)
+        return 0;
+    uint64_t seq = rb_u64_get ((const uint8_t *) key.data + each->prefix);
+    each->past = seq > each->upto;
+    return each->past? 1: (int) each->visit (seq, value, each->arg);
+}
+
+rb_err_t
+rb_outbox_each (rb_outbox_t *self, rb_txn_t *txn, const char *peer, uint64_t after, uint64_t upto,
+                rb_outbox_visit_fn *visit, void *arg)
+{
+    s_key_t from = s_key (peer, after + 1);
+    s_each_t each = { from.size - 8, upto, visit, arg, false };
+    rb_err_t rc = rb_txn_scan (txn, self->queue, (rb_val_t) { from.bytes, from.size },
+                               (rb_val_t) { from.bytes, from.size - 8 }, s_each_visit, &each);
+    return each.past? RB_OK: rc;
+}
+
 int64_t
 rb_outbox_oldest (rb_outbox_t *self, rb_txn_t *txn, const char *peer, uint64_t acked)
 {

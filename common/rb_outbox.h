@@ -49,6 +49,13 @@ zframe_t *rb_outbox_batch (rb_outbox_t *self, rb_txn_t *txn, const char *peer,
 //  RB_EINVALID when upto is beyond what was ever assigned.
 rb_err_t rb_outbox_ack (rb_outbox_t *self, rb_txn_t *txn, const char *peer, uint64_t upto);
 
+//  Visit the envelopes queued for peer with after < seq <= upto in order,
+//  as stored (a packed Envelope), before an acknowledgement deletes them.
+//  A non-zero return from visit stops the walk and is returned.
+typedef rb_err_t (rb_outbox_visit_fn) (uint64_t seq, rb_val_t envelope, void *arg);
+rb_err_t rb_outbox_each (rb_outbox_t *self, rb_txn_t *txn, const char *peer, uint64_t after,
+                         uint64_t upto, rb_outbox_visit_fn *visit, void *arg);
+
 //  recorded_at_ms of the oldest envelope not acknowledged, 0 when none.
 //  acked is what the peer acknowledged beyond what the outbox records
 //  (the link trims the outbox lazily); 0 when nothing more is known.
