@@ -10,7 +10,8 @@
  *  through rb_client like any integrator's program would, one call per
  *  command. Here: the table of commands, the connection, and the
  *  runtime's own commands (keys, status, submit, received, clock); the
- *  agency calls are in agency.c, notifications in render.c.
+ *  agency calls are in agency.c, notifications in render.c, the audit in
+ *  audit.c.
  *
  *  Exit codes: 0 done, 1 the node refused (the code, field and message
  *  are printed on one line), 2 usage, 3 the node could not be reached or
@@ -97,6 +98,11 @@ static const rb_cli_command_t s_commands [] = {
       "--case HEX64 --as ROLE --plan N [--json]", "close a plan: its dates are no longer watched" },
     { "plan show", rb_cli_plan_show, false, 0, "--case= --plan= --json", "--case HEX64 [--plan N] [--json]",
       "municipality: a case's plans, their milestones and stalls" },
+    { "audit verify", rb_cli_audit_verify, false, 0, "--store= --json", "[--store DATA_DIR] [--json]",
+      "walk the audit chain: OK with the count and head hash, or the first broken record (exit 1)" },
+    { "audit list", rb_cli_audit_list, false, 0, "--store= --after= --limit= --json",
+      "[--store DATA_DIR] [--after SEQ] [--limit N] [--json]",
+      "the audit records in plain words: deliveries, notices stored, shown, acknowledged" },
 };
 
 #define S_COMMANDS (sizeof s_commands / sizeof s_commands [0])
@@ -253,7 +259,9 @@ main (int argc, char *argv [])
         return rb_cli_usage (&cli);
     zsys_init ();
     zsys_set_logstream (NULL);
-    if (!command->offline && !(cli.client = s_connect (&t)))
+    //  --store reads a node's store directly (audit): no node to reach.
+    bool offline = command->offline || rb_cli_text (&cli, "--store", false);
+    if (!offline && !(cli.client = s_connect (&t)))
         return RB_CLI_EXIT_NO_ANSWER;
     int rc = command->fn (&cli);
     rb_client_destroy (&cli.client);

@@ -21,7 +21,8 @@
  *  readers, the call, JSON), agency.c (the agency daemons' calls),
  *  render.c (notifications in plain words, acknowledging them), keys.c
  *  (a node's keys: show a certificate, the keys in use, reload), plan.c
- *  (a case's plans).
+ *  (a case's plans), audit.c (verifying and listing the audit chain, also
+ *  offline from a store).
  */
 #ifndef RB_CLI_H
 #define RB_CLI_H
@@ -187,5 +188,6 @@ rb_cli_fn rb_cli_notifications, rb_cli_ack;
 rb_cli_fn rb_cli_keys_show, rb_cli_keys_status, rb_cli_reload;
 rb_cli_fn rb_cli_plan_register, rb_cli_plan_complete, rb_cli_plan_revise, rb_cli_plan_review,
           rb_cli_plan_close, rb_cli_plan_show;
+rb_cli_fn rb_cli_audit_verify, rb_cli_audit_list;
 
 #endif
