@@ -34,7 +34,7 @@
 
 #define RB_NOTICE_BY_MAX 64             //  longest acknowledging user or desk id
 #define RB_NOTICE_ALSO_MAX 32           //  most co-recipients one notification names
-#define RB_NOTICE_ROLE_MAX 8            //  recipient roles are 1..8 (case.proto's Role)
+#define RB_NOTICE_ROLE_MAX 9            //  recipient roles are 1..9 (case.proto's Role)
 
 typedef struct _rb_notices_t rb_notices_t;
 
@@ -74,7 +74,7 @@ void rb_notices_destroy (rb_notices_t **self_p);
 //    RB_EINVALID "notification_id"  not 16 bytes
 //    RB_EMISSING "recipient"        no recipient
 //    RB_EINVALID "recipient.node"   not this node
-//    RB_EINVALID "recipient.role"   not 1..8
+//    RB_EINVALID "recipient.role"   not 1..9
 //    RB_EMISSING "subject"          0
 //    RB_EKIND    "subject"          not a kind rb_wire_kind_known knows
 //    RB_EINVALID "expected_by"      neither 0 nor a YYYYMMDD date (2000-2100)

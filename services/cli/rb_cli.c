@@ -193,6 +193,7 @@ const rb_cli_word_t rb_cli_roles [] = {
     { "wijkteam", REGIEBUS__ROLE__WIJKTEAM },
     { "samenwerkingsverband", REGIEBUS__ROLE__SAMENWERKINGSVERBAND },
     { "duty-desk", REGIEBUS__ROLE__DUTY_DESK },
+    { "doorbraakteam", REGIEBUS__ROLE__DOORBRAAKTEAM },
     { NULL, 0 }
 };
 

@@ -54,10 +54,11 @@ typedef enum {
     RB_ROLE_JEUGDHULP = 5,              //  youth care provider
     RB_ROLE_WIJKTEAM = 6,               //  municipal social team
     RB_ROLE_SAMENWERKINGSVERBAND = 7,   //  regional school partnership
-    RB_ROLE_DUTY_DESK = 8               //  the municipality's regional duty role
+    RB_ROLE_DUTY_DESK = 8,              //  the municipality's regional duty role
+    RB_ROLE_DOORBRAAKTEAM = 9           //  the region's breakthrough team (from 8 weeks)
 } rb_role_t;
 
-#define RB_ROLE_MAX 8
+#define RB_ROLE_MAX 9
 
 //  The absence signals the policy looks at. The numbers are the
 //  AbsenceSignalKind values of proto/case.proto (1 to 6 are known).
@@ -68,7 +69,7 @@ typedef enum {
 //  Who acts on a case: an agency node and the role it plays there.
 typedef struct {
     char node [RB_NAME_MAX + 1];        //  node name, [a-z0-9-] 1..63
-    rb_role_t role;                     //  RB_ROLE_SCHOOL_MENTOR ... RB_ROLE_DUTY_DESK
+    rb_role_t role;                     //  RB_ROLE_SCHOOL_MENTOR ... RB_ROLE_DOORBRAAKTEAM
 } rb_actor_t;
 
 //  One holder of a role on a case, as the register keeps it.
@@ -156,7 +157,7 @@ rb_err_t rb_regie_case_get (rb_regie_t *self, rb_txn_t *txn, const char *pseudon
 //    pseudonym not 64 lowercase hex          RB_EINVALID   "case_pseudonym"
 //    actor NULL                              RB_EMISSING   "actor"
 //    node name not [a-z0-9-] 1..63           RB_EINVALID   "actor.node"
-//    role not a known Role (1..8)            RB_EINVALID   "actor.role"
+//    role not a known Role (1..9)            RB_EINVALID   "actor.role"
 //    contact over 128 bytes                  RB_ETOOLARGE  "contact"
 //    contact with control characters or
 //    not UTF-8                               RB_EINVALID   "contact"

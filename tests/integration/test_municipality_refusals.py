@@ -199,7 +199,7 @@ def check_calls(r):
                                             joined=True), "INVALID_FIELD", "regie.actor.node"),
         ("regie for no role", regie(case_pseudonym=case, actor=pb.Actor(node=MUN), joined=True),
          "INVALID_FIELD", "regie.actor.role"),
-        ("regie for role 9", regie(case_pseudonym=case, actor=pb.Actor(node=MUN, role=9), joined=True),
+        ("regie for role 10", regie(case_pseudonym=case, actor=pb.Actor(node=MUN, role=10), joined=True),
          "INVALID_FIELD", "regie.actor.role"),
         ("regie for a node that is no peer", regie(case_pseudonym=case, actor=pb.Actor(node="care-z", role=pb.JEUGDHULP),
                                                    joined=True), "UNKNOWN_PEER", "regie.actor.node"),

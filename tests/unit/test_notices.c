@@ -331,7 +331,7 @@ s_test_refusals (void)
 
     s_note (&note, 20, 0, 20);
     CHECK_REFUSED (&note, RB_EINVALID, "recipient.role");
-    s_note (&note, 20, 9, 20);
+    s_note (&note, 20, RB_NOTICE_ROLE_MAX + 1, 20);
     CHECK_REFUSED (&note, RB_EINVALID, "recipient.role");
     s_note (&note, 20, -1, 20);
     CHECK_REFUSED (&note, RB_EINVALID, "recipient.role");

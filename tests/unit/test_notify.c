@@ -343,7 +343,7 @@ s_test_refusals (void)
     s_holders [2].node [0] = 0;
     CHECK_REFUSED (&good, s_holders, S_HOLDERS, RB_EINVALID, "recipients[2].node");
     s_holders_set ();
-    s_holders [3].role = (rb_role_t) 9;
+    s_holders [3].role = (rb_role_t) (RB_ROLE_MAX + 1);
     CHECK_REFUSED (&good, s_holders, S_HOLDERS, RB_EINVALID, "recipients[3].role");
     s_holders [3].role = RB_ROLE_UNSPECIFIED;
     CHECK_REFUSED (&good, s_holders, S_HOLDERS, RB_EINVALID, "recipients[3].role");

@@ -275,7 +275,7 @@ s_test_register_refusals (void)
     REGISTER_REFUSED (RB_EINVALID, "owner.node", p, DAY0);
     spec.owner = rb_regie_actor ("school-a", RB_ROLE_UNSPECIFIED);
     REGISTER_REFUSED (RB_EINVALID, "owner.role", p, DAY0);
-    spec.owner = rb_regie_actor ("school-a", 9);
+    spec.owner = rb_regie_actor ("school-a", RB_ROLE_MAX + 1);
     REGISTER_REFUSED (RB_EINVALID, "owner.role", p, DAY0);
     spec = good;
     spec.review_interval_days = 0;

@@ -394,7 +394,7 @@ s_test_refusals (void)
     rb_actor_t under = rb_regie_actor ("care_c", RB_ROLE_JEUGDHULP);
     rb_actor_t empty = rb_regie_actor ("", RB_ROLE_JEUGDHULP);
     rb_actor_t role0 = rb_regie_actor ("care-c", RB_ROLE_UNSPECIFIED);
-    rb_actor_t role9 = rb_regie_actor ("care-c", (rb_role_t) 9);
+    rb_actor_t role9 = rb_regie_actor ("care-c", (rb_role_t) (RB_ROLE_MAX + 1));
     rb_actor_t longname;
     memset (&longname, 'a', sizeof longname);
     longname.node [RB_NAME_MAX] = 0;                //  63: the longest name

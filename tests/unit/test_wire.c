@@ -397,6 +397,8 @@ s_test_small_checks (void)
     CHECK (rb_wire_kind_known (REGIEBUS__EVENT_KIND__NOTIFICATION));
     CHECK (rb_wire_kind_known (REGIEBUS__EVENT_KIND__REGIE_CHANGE));
     CHECK (rb_wire_kind_known (REGIEBUS__EVENT_KIND__PLAN_COMMAND));
+    CHECK (rb_wire_kind_known (REGIEBUS__EVENT_KIND__NOTIFICATION_ACK));
+    CHECK (rb_wire_kind_known (REGIEBUS__EVENT_KIND__ESCALATION));
     CHECK (!rb_wire_kind_known (99));
     CHECK (!rb_wire_kind_known (-1));
 }
