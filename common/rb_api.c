@@ -684,50 +684,86 @@ s_list_notifications (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequ
     free (l.items);
 }
 
+//  One acknowledgement being applied.
 typedef struct {
-    const Regiebus__AckNotificationRequest *q;
-    int64_t now;
+    rb_node_t *node;                //  where
+    const Regiebus__AckNotificationRequest *q;  //  the call
+    int64_t now_ms;                 //  when
+    rb_txn_t *txn;                  //  its child transaction
+    rb_refusal_t *why;              //  its refusal
+    rb_err_t rc;                    //  what telling the origin and the daemon gave
 } s_ack_t;
 
-typedef struct {
-    rb_node_t *node;
-    rb_txn_t *txn;
-    const char *by;
-    rb_err_t rc;
-} s_ack_audit_t;
-
-static int
-s_audit_acked (const rb_notice_t *notice, void *arg)
+//  Tell the notice's origin that its notification was acknowledged: the
+//  receipt names the notification a reminder reminds of, so that either
+//  acknowledgement settles it there.
+static rb_err_t
+s_ack_receipt (rb_node_t *self, s_ack_t *a, const rb_notice_t *notice)
 {
-    s_ack_audit_t *a = arg;
-    a->rc = rb_node_audit_notice (a->node, a->txn, RB_AUDIT_NOTICE_ACKED, notice, a->by);
-    return 0;
+    const Regiebus__Notification *n = notice->notification;
+    if (streq (notice->origin, self->config->name))
+        return RB_OK;
+    if (!rb_config_peer (self->config, notice->origin)) {
+        rb_log_warn ("msg=\"acknowledgement not sent: origin is no peer\" seq=%llu origin=%s",
+                     (unsigned long long) notice->seq, notice->origin);
+        return RB_OK;
+    }
+    Regiebus__AckReceipt receipt = REGIEBUS__ACK_RECEIPT__INIT;
+    receipt.notification_id = n->reminder_of.len == 16? n->reminder_of: n->notification_id;
+    receipt.recipient = n->recipient;
+    receipt.acked_at_ms = a->now_ms;
+    uint8_t payload [256];
+    size_t size = regiebus__ack_receipt__get_packed_size (&receipt);
+    if (size > sizeof payload)
+        return rb_refuse (a->why, RB_ESTORE, "seq", "the stored notification is damaged");
+    regiebus__ack_receipt__pack (&receipt, payload);
+    rb_emit_t emit = {
+        .destination = notice->origin,
+        .case_pseudonym = notice->case_pseudonym,
+        .kind = REGIEBUS__EVENT_KIND__NOTIFICATION_ACK,
+        .payload = payload,
+        .payload_size = size,
+        .causation_id = notice->event_id
+    };
+    return rb_node_emit (self, a->txn, &emit, NULL, a->why);
 }
 
-//  Acknowledged and audited as acknowledged by whom, in one child.
+//  The notice just acknowledged: audited as acknowledged by whom, and its
+//  origin and the daemon hear of it.
+static int
+s_ack_tell (const rb_notice_t *notice, void *arg)
+{
+    s_ack_t *a = arg;
+    rb_node_t *self = a->node;
+    a->rc = rb_node_audit_notice (self, a->txn, RB_AUDIT_NOTICE_ACKED, notice, a->q->by);
+    if (a->rc)
+        a->rc = rb_refuse (a->why, a->rc, "", "cannot audit: %s", rb_store_errmsg (self->store));
+    else
+        a->rc = s_ack_receipt (self, a, notice);
+    if (!a->rc && self->ack_fn)
+        a->rc = self->ack_fn (self, a->txn, notice, self->ack_arg, a->why);
+    return a->rc? 1: 0;
+}
+
 static rb_err_t
 s_ack_in_child (rb_node_t *self, rb_txn_t *child, void *arg, rb_refusal_t *why)
 {
     s_ack_t *a = arg;
-    rb_err_t rc = rb_notices_ack (self->notices, child, a->q->seq, a->q->by, a->now, why);
-    if (rc)
-        return rc;
-    s_ack_audit_t audit = { self, child, a->q->by, RB_OK };
-    rc = rb_notices_get (self->notices, child, a->q->seq, s_audit_acked, &audit);
+    a->txn = child;
+    a->why = why;
+    rb_err_t rc = rb_notices_ack (self->notices, child, a->q->seq, a->q->by, a->now_ms, why);
     if (!rc)
-        rc = audit.rc;
-    return rc? rb_refuse (why, rc, "", "cannot audit: %s", rb_store_errmsg (self->store)): RB_OK;
+        rc = rb_notices_get (self->notices, child, a->q->seq, s_ack_tell, a);
+    return rc? rc: a->rc;
 }
 
 static void
 s_ack_notification (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
 {
-    const Regiebus__AckNotificationRequest *q = req->ack_notification;
     rb_refusal_t why = { 0 };
-    s_ack_t ack = { q, rb_clock_now_ms (self->clock) };
-    int64_t now = ack.now;
-    rb_node_in_child (self, s_ack_in_child, &ack, &why);
-    if (why.code) {
+    s_ack_t ack = { .node = self, .q = req->ack_notification,
+                    .now_ms = rb_clock_now_ms (self->clock) };
+    if (rb_node_in_child (self, s_ack_in_child, &ack, &why)) {
         //  The field names inside this call.
         if (*why.field) {
             char field [sizeof why.field];
@@ -738,7 +774,7 @@ s_ack_notification (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiReques
         return;
     }
     Regiebus__AckNotificationReply result = REGIEBUS__ACK_NOTIFICATION_REPLY__INIT;
-    result.acked_at_ms = now;
+    result.acked_at_ms = ack.now_ms;
     Regiebus__ApiReply reply = REGIEBUS__API_REPLY__INIT;
     reply.request_id = req->request_id;
     reply.result_case = REGIEBUS__API_REPLY__RESULT_ACK_NOTIFICATION;

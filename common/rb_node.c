@@ -350,6 +350,13 @@ rb_node_set_label (rb_node_t *self, rb_node_label_fn *fn, void *arg)
 }
 
 void
+rb_node_set_ack_hook (rb_node_t *self, rb_node_ack_fn *fn, void *arg)
+{
+    self->ack_fn = fn;
+    self->ack_arg = arg;
+}
+
+void
 rb_node_count (rb_node_t *self, const char *name, uint64_t delta)
 {
     rb_daemon_counter_t *c;

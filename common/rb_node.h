@@ -18,6 +18,7 @@
 
 #include "rb_config.h"
 #include "rb_inbox.h"
+#include "rb_notices.h"
 #include "case.pb-c.h"
 
 typedef struct _rb_node_t rb_node_t;
@@ -146,6 +147,20 @@ void rb_node_count (rb_node_t *self, const char *name, uint64_t delta);
 //  origin_seq 0. Same refusals as rb_notices_store.
 rb_err_t rb_node_notify_local (rb_node_t *self, rb_txn_t *txn, const char *case_pseudonym,
                                const Regiebus__Notification *notification, rb_refusal_t *why);
+
+//  One of this node's actors acknowledged a notice (ack_notification).
+//  The runtime tells the node the notice came from, in the ack's own
+//  transaction: a NOTIFICATION_ACK envelope (payload AckReceipt: the
+//  notification id, or for a reminder the id it reminds of, the
+//  recipient actor and the time) to the notice's origin when that is a
+//  peer; an origin that is no longer a peer is logged and not told. A
+//  notice that came from this node itself (rb_node_notify_local) has no
+//  envelope to answer: fn, when set, hears of every acknowledgement in
+//  that transaction, with the notice as rb_notices shows it (valid during
+//  the call), and a refusal refuses the acknowledgement.
+typedef rb_err_t (rb_node_ack_fn) (rb_node_t *node, rb_txn_t *txn, const rb_notice_t *notice,
+                                   void *arg, rb_refusal_t *why);
+void rb_node_set_ack_hook (rb_node_t *self, rb_node_ack_fn *fn, void *arg);
 
 // ---------------------------------------------------------------------------
 //  The loop's steps without its sockets, for the fuzz targets (tests/fuzz):

@@ -96,6 +96,8 @@ struct _rb_node_t {
     int64_t tick_next_mono_ms;
     rb_node_label_fn *label_fn; //  local names of cases for listings
     void *label_arg;
+    rb_node_ack_fn *ack_fn;     //  the daemon hears of acknowledgements
+    void *ack_arg;
     zlistx_t *daemon_counters;  //  rb_daemon_counter_t, in creation order
     uint8_t id_pool [4096];     //  random bytes for new event ids
     size_t id_pool_used;        //  bytes of it given out

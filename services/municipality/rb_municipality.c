@@ -11,6 +11,7 @@
  *  takes them back with a refused envelope or a batch applied again.
  */
 #include "rb_municipality.h"
+#include "rb_acks.h"
 #include "rb_calendar.h"
 #include "rb_log.h"
 #include "rb_mun_plans.h"
@@ -42,6 +43,7 @@ typedef struct {
     rb_mun_timers_t *dispatch;      //  fires the due ones by id prefix
     uint64_t reminder_days;         //  plan reminders, days before a milestone
     rb_mun_plans_t *plans;          //  the plans and their timers
+    rb_acks_t *acks;                //  the watch on acknowledgements
 } s_municipality_t;
 
 //  What one event or call did.
@@ -72,6 +74,7 @@ s_count (s_municipality_t *self, const s_counts_t *c)
     rb_node_count (self->node, "municipality_cases_opened", c->opened);
     rb_node_count (self->node, "municipality_notifications_sent", c->sent);
     rb_node_count (self->node, "municipality_regie_changes", c->changes);
+    rb_node_count (self->node, "municipality_acks_received", 0);
 }
 
 
@@ -302,6 +305,34 @@ s_on_plan_command (s_municipality_t *self, s_event_t *ev, const ProtobufCMessage
                                     (const Regiebus__PlanCommand *) payload, why);
 }
 
+//  A holder's node reports that one of its actors acknowledged a copy.
+//  A node speaks only for its own actors.
+static rb_err_t
+s_on_ack (s_municipality_t *self, s_event_t *ev, const ProtobufCMessage *payload, rb_refusal_t *why)
+{
+    const Regiebus__AckReceipt *p = (const Regiebus__AckReceipt *) payload;
+    const Regiebus__Envelope *e = ev->envelope;
+    if (p->notification_id.len != 16)
+        return rb_refuse (why, RB_EINVALID, "payload.notification_id",
+                          "payload.notification_id must be 16 bytes");
+    if (!p->recipient)
+        return rb_refuse (why, RB_EMISSING, "payload.recipient", "payload.recipient is missing");
+    if (!streq (p->recipient->node, e->origin))
+        return rb_refuse (why, RB_EDENIED, "payload.recipient.node",
+                          "%s acknowledges only for its own actors", e->origin);
+    if (p->acked_at_ms <= 0)
+        return rb_refuse (why, RB_EINVALID, "payload.acked_at_ms", "payload.acked_at_ms must be > 0");
+    rb_actor_t recipient = rb_regie_actor (p->recipient->node, (rb_role_t) p->recipient->role);
+    rb_ack_state_t before;
+    rb_err_t rc = rb_acks_acked (self->acks, ev->txn, e->case_pseudonym, p->notification_id.data,
+                                 &recipient, p->acked_at_ms, &before, why);
+    if (rc)
+        return *why->field? s_field_prefix (why, "payload."): rc;
+    if (before != RB_ACK_ACKED)
+        rb_node_count (self->node, "municipality_acks_received", 1);
+    return RB_OK;
+}
+
 typedef rb_err_t (s_event_fn) (s_municipality_t *self, s_event_t *ev,
                                const ProtobufCMessage *payload, rb_refusal_t *why);
 
@@ -317,6 +348,7 @@ static const struct {
     { REGIEBUS__EVENT_KIND__PARENT_LINK, &regiebus__parent_link__descriptor, s_on_parent_link },
     { REGIEBUS__EVENT_KIND__PARENT_REPORT, &regiebus__parent_report__descriptor, s_on_parent_report },
     { REGIEBUS__EVENT_KIND__PLAN_COMMAND, &regiebus__plan_command__descriptor, s_on_plan_command },
+    { REGIEBUS__EVENT_KIND__NOTIFICATION_ACK, &regiebus__ack_receipt__descriptor, s_on_ack },
 };
 
 #define S_EVENTS (sizeof s_events / sizeof s_events [0])
@@ -363,6 +395,27 @@ s_handle (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg, rb_refusal_t *w
         rb_log_info ("msg=\"event refused\" origin=%s seq=%llu kind=%s case=%.12s code=%s field=\"%s\"",
                      e->origin, (unsigned long long) e->origin_seq, s_kind_name (e->kind),
                      e->case_pseudonym, rb_errname (why->code), why->field);
+    return rc;
+}
+
+
+//  One of this node's own actors (leerplicht, the duty desk) acknowledged
+//  a notice the municipality stored for it: the same record as a receipt.
+static rb_err_t
+s_on_local_ack (rb_node_t *node, rb_txn_t *txn, const rb_notice_t *notice, void *arg,
+                rb_refusal_t *why)
+{
+    s_municipality_t *self = arg;
+    const Regiebus__Notification *n = notice->notification;
+    if (!streq (notice->origin, rb_node_name (node)) || !n->recipient)
+        return RB_OK;
+    const ProtobufCBinaryData *id = n->reminder_of.len == 16? &n->reminder_of: &n->notification_id;
+    rb_actor_t recipient = rb_regie_actor (n->recipient->node, (rb_role_t) n->recipient->role);
+    rb_ack_state_t before;
+    rb_err_t rc = rb_acks_acked (self->acks, txn, notice->case_pseudonym, id->data, &recipient,
+                                 notice->acked_at_ms, &before, why);
+    if (!rc && before != RB_ACK_ACKED)
+        rb_node_count (self->node, "municipality_acks_received", 1);
     return rc;
 }
 
@@ -579,6 +632,7 @@ s_destroy (s_municipality_t **self_p)
         rb_mun_plans_destroy (&(*self_p)->plans);
         rb_mun_timers_destroy (&(*self_p)->dispatch);
         rb_timers_destroy (&(*self_p)->timers);
+        rb_acks_destroy (&(*self_p)->acks);
         rb_regie_destroy (&(*self_p)->regie);
         free (*self_p);
         *self_p = NULL;
@@ -594,14 +648,16 @@ rb_municipality_setup (rb_node_t *node, const rb_config_t *config, void **state_
         return rb_refuse (why, RB_EINTERNAL, NULL, "out of memory");
     self->node = node;
     self->config = config;
-    rb_table_t cases, holders;
+    rb_table_t cases, holders, acks;
     rb_err_t rc = s_read_config (self, config, why);
     if (!rc && (rb_node_table (node, RB_REGIE_TABLE_CASES, &cases)
-            ||  rb_node_table (node, RB_REGIE_TABLE_HOLDERS, &holders)))
+            ||  rb_node_table (node, RB_REGIE_TABLE_HOLDERS, &holders)
+            ||  rb_node_table (node, RB_ACKS_TABLE, &acks)))
         rc = rb_refuse (why, RB_ESTORE, "node/data_dir", "cannot open the regie register's tables");
     if (!rc) {
         self->regie = rb_regie_new_on (cases, holders);
-        if (!self->regie)
+        self->acks = rb_acks_new_on (acks, NULL);
+        if (!self->regie || !self->acks)
             rc = rb_refuse (why, RB_EINTERNAL, NULL, "out of memory");
     }
     if (!rc)
@@ -613,6 +669,7 @@ rb_municipality_setup (rb_node_t *node, const rb_config_t *config, void **state_
     rb_node_set_handler (node, s_handle, self);
     rb_node_set_call_handler (node, s_call, self);
     rb_node_set_tick (node, S_TICK_MS, s_tick, self);
+    rb_node_set_ack_hook (node, s_on_local_ack, self);
     s_count (self, &(s_counts_t) { 0, 0, 0 });     //  the counters show from the start
     rb_node_count (node, "municipality_timers_fired", 0);
     rb_node_count (node, "municipality_timers_dropped", 0);
