@@ -326,10 +326,7 @@ rb_acks_fire (rb_acks_t *self, rb_txn_t *txn, const rb_acks_policy_t *policy,
     s_record_t r;
     if (!self->timers || !s_key_of_timer (timer_id, key))
         return rb_refuse (refusal, RB_EINVALID, "id", "'%s' is not an acknowledgement timer", timer_id);
-    rb_err_t rc = rb_timers_fire (self->timers, txn, timer_id, refusal);
-    if (rc)
-        return rc;
-    rc = s_record_get (self, txn, key, &r);
+    rb_err_t rc = s_record_get (self, txn, key, &r);
     if (rc == RB_ENOTFOUND)
         return RB_OK;               //  nothing left to remind of
     if (rc)

@@ -123,9 +123,10 @@ rb_ack_state_t rb_acks_state (rb_acks_t *self, rb_txn_t *txn, const uint8_t *not
 //  True when timer_id is one of this module's.
 bool rb_acks_is_timer (const char *timer_id);
 
-//  Fire due timer timer_id at now_ms: advance the watch (a reminder sets
-//  the timer again, escalate_after_ms later) and say in *due what to send.
-//  RB_ENOTFOUND "id" when the timer is not set (fired before).
+//  Due timer timer_id fired at now_ms (the dispatcher deleted it in txn,
+//  rb_mun_timers): advance the watch (a reminder sets the timer again,
+//  escalate_after_ms later) and say in *due what to send; RB_ACK_NOTHING
+//  when the watch is over. RB_EINVALID "id" for an id not of this module.
 rb_err_t rb_acks_fire (rb_acks_t *self, rb_txn_t *txn, const rb_acks_policy_t *policy,
                        const char *timer_id, int64_t now_ms, rb_ack_due_t *due,
                        rb_refusal_t *refusal);
