@@ -15,6 +15,7 @@
  */
 #include "rb_node_priv.h"
 #include "rb_log.h"
+#include "rb_perms.h"
 #include "rb_text.h"
 #include <sodium.h>
 
@@ -701,13 +702,19 @@ static rb_err_t
 s_ack_receipt (rb_node_t *self, s_ack_t *a, const rb_notice_t *notice)
 {
     const Regiebus__Notification *n = notice->notification;
+    const rb_peer_config_t *origin = rb_config_peer (self->config, notice->origin);
+    rb_refusal_t denied;
     if (streq (notice->origin, self->config->name))
         return RB_OK;
-    if (!rb_config_peer (self->config, notice->origin)) {
+    if (!origin) {
         rb_log_warn ("msg=\"acknowledgement not sent: origin is no peer\" seq=%llu origin=%s",
                      (unsigned long long) notice->seq, notice->origin);
         return RB_OK;
     }
+    //  Only agencies tell a municipality (a bare node playing one does not).
+    if (rb_perms_check (self->config->role, self->config->name, REGIEBUS__EVENT_KIND__NOTIFICATION_ACK,
+                        origin->role, &denied))
+        return RB_OK;
     Regiebus__AckReceipt receipt = REGIEBUS__ACK_RECEIPT__INIT;
     receipt.notification_id = n->reminder_of.len == 16? n->reminder_of: n->notification_id;
     receipt.recipient = n->recipient;

@@ -35,8 +35,9 @@ static const struct { int kind; unsigned from, to; } s_table [] = {
     { REGIEBUS__EVENT_KIND__PARENT_REPORT,  S_PORTAL,       S_MUNICIPALITY | S_NODE },
     { REGIEBUS__EVENT_KIND__NOTIFICATION,   S_MUNICIPALITY, S_ANY },
     { REGIEBUS__EVENT_KIND__PLAN_COMMAND,   S_SCHOOL | S_CARE, S_MUNICIPALITY | S_NODE },
-    //  REGIE_CHANGE, PLAN_CHANGE: only a Notification's subject, never an
-    //  envelope.
+    { REGIEBUS__EVENT_KIND__NOTIFICATION_ACK, S_SCHOOL | S_CARE | S_PORTAL, S_MUNICIPALITY | S_NODE },
+    //  REGIE_CHANGE, PLAN_CHANGE, ESCALATION: only a Notification's
+    //  subject, never an envelope.
 };
 #define S_TABLE (sizeof s_table / sizeof s_table [0])
 
