@@ -39,6 +39,7 @@ static const s_key_t s_schema [] = {
     UINT ("node", "map_size_mb", map_size_mb, "1024", 1, 1048576),
     TEXT ("node", "log_level", log_level, false, "info"),
     { "node", "clock", S_BOOL_TEST_CLOCK, offsetof (rb_config_t, test_clock), 0, false, "wall", 0, 0 },
+    TEXT ("node", "capture_file", capture_file, false, ""),
     TEXT ("api", "endpoint", api_endpoint, true, NULL),
     TEXT ("api", "clients_dir", api_clients_dir, false, ""),
     UINT ("limits", "max_frame_bytes", max_frame_bytes, "4194304", 16384, 268435456),
@@ -241,6 +242,9 @@ s_check (rb_config_t *self, rb_refusal_t *r)
         return rb_refuse (r, RB_EINVALID, "node/name", "config: node/name '%s' must be 1-63 of [a-z0-9-]", self->name);
     if (!rb_perms_role_valid (self->role))
         return rb_refuse (r, RB_EINVALID, "node/role", "config: node/role must be node, school, municipality, care or portal, not '%s'", self->role);
+    //  What crosses the links is plaintext here: for tests only.
+    if (*self->capture_file && !self->test_clock)
+        return rb_refuse (r, RB_EINVALID, "node/capture_file", "config: node/capture_file needs node/clock = test");
     if (rb_log_level_parse (self->log_level) < 0)
         return rb_refuse (r, RB_EINVALID, "node/log_level", "config: node/log_level must be error, warn, info or debug");
     if (strncmp (self->bind, "tcp://", 6) != 0)

@@ -46,6 +46,7 @@ typedef struct {
     uint64_t map_size_mb;           //  LMDB map size
     char log_level [16];            //  error, warn, info, debug
     bool test_clock;                //  clock = test
+    char capture_file [512];        //  test clock only: every peer frame received is appended here
     //  api
     char api_endpoint [256];        //  ipc:// or tcp:// endpoint for clients
     char api_clients_dir [512];     //  tcp only: dir of allowed client public certs

@@ -121,7 +121,10 @@ rb_node_open (const rb_config_t *config, rb_refusal_t *r)
     zlistx_set_destructor (self->daemon_counters, s_counter_destroy);
     rb_node_count (self, "notifications_received", 0);     //  shown from the start
     self->clock = rb_clock_new (config->test_clock);
-    self->cert = rb_keys_load (config->cert, r);
+    if (*config->capture_file && !(self->capture = fopen (config->capture_file, "ab")))
+        rb_refuse (r, RB_EINVALID, "node/capture_file", "cannot open %s: %s", config->capture_file,
+                   strerror (errno));
+    self->cert = r->code? NULL: rb_keys_load (config->cert, r);
     if (self->cert && *config->next_cert) {
         zcert_t *next = rb_keys_load_as (config->next_cert, "node/next_cert", r);
         if (next && zcert_eq (next, self->cert))
@@ -228,6 +231,8 @@ rb_node_destroy (rb_node_t **self_p)
     rb_store_destroy (&self->store);
     zcert_destroy (&self->cert);
     rb_clock_destroy (&self->clock);
+    if (self->capture)
+        fclose (self->capture);
     free (self);
     *self_p = NULL;
 }
@@ -573,6 +578,20 @@ rb_node_txn (rb_node_t *self)
 // ---------------------------------------------------------------------------
 //  Peer side: frames arriving on our ROUTER
 
+//  A test looks at what crossed the links: every peer frame this node
+//  receives, decrypted, as a 4-byte big-endian length and the bytes.
+static void
+s_capture (rb_node_t *self, zframe_t *frame)
+{
+    if (!self->capture || !frame)
+        return;
+    uint32_t n = (uint32_t) zframe_size (frame);
+    uint8_t size [4] = { (uint8_t) (n >> 24), (uint8_t) (n >> 16), (uint8_t) (n >> 8), (uint8_t) n };
+    fwrite (size, 1, 4, self->capture);
+    fwrite (zframe_data (frame), 1, zframe_size (frame), self->capture);
+    fflush (self->capture);
+}
+
 //  A LinkFrame carrying a Refusal: why, and the seq refused (0 if none).
 static zframe_t *
 s_refusal_frame (const rb_refusal_t *why, uint64_t seq)
@@ -731,6 +750,7 @@ s_take_peer_frame (rb_node_t *self, int index, zframe_t *id, zframe_t *body)
     rb_link_t *link = self->links [index];
     rb_refusal_t why = { 0 };
     rb_link_inbound (link, id);
+    s_capture (self, body);
     Regiebus__LinkFrame *frame = rb_wire_link_decode (body, self->config->max_frame_bytes, &why);
     if (frame && frame->body_case == REGIEBUS__LINK_FRAME__BODY_BATCH) {
         if (frame->batch->n_envelopes > self->config->max_batch_events)
@@ -957,6 +977,7 @@ s_turn (rb_node_t *self, zmq_pollitem_t *items, int count)
         for (int n = 0; dealer && n < S_DRAIN_FRAMES * 4 && (zsock_events (dealer) & ZMQ_POLLIN); n++) {
             zmsg_t *msg = zmsg_recv (dealer);
             zframe_t *body = msg? zmsg_first (msg): NULL;
+            s_capture (self, body);
             if (body && zmsg_size (msg) == 1)
                 s_handle_link_frame (self, self->links [i], body);
             zmsg_destroy (&msg);

@@ -99,6 +99,7 @@ struct _rb_node_t {
     rb_node_ack_fn *ack_fn;     //  the daemon hears of acknowledgements
     void *ack_arg;
     zlistx_t *daemon_counters;  //  rb_daemon_counter_t, in creation order
+    FILE *capture;              //  node/capture_file: peer frames received, NULL when off
     uint8_t id_pool [4096];     //  random bytes for new event ids
     size_t id_pool_used;        //  bytes of it given out
     rb_config_t *reload_config; //  the running config a reload updates; NULL: no reload

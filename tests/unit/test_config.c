@@ -290,6 +290,8 @@ s_test_values (void)
     s_expect_flag_refused ("node/log_level=verbose", RB_EINVALID, "node/log_level");
     s_expect_refused ("    name =", "    name = School_A", RB_EINVALID, "node/name");
     s_expect_flag_refused ("node/bind=ipc://peers", RB_EINVALID, "node/bind");
+    //  Frames in the clear are for tests only.
+    s_expect_flag_refused ("node/capture_file=frames", RB_EINVALID, "node/capture_file");
     s_expect_flag_refused ("api/endpoint=inproc://api", RB_EINVALID, "api/endpoint");
 
     //  A value longer than its field is refused, not cut short.
