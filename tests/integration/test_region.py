@@ -94,6 +94,21 @@ def pupil(pb, local_id, number, home, name, enrolled):
                     home_municipality=home, enrolled_on=ymd(enrolled), display_name=name)
 
 
+def enrol_and_join(r, days, sanne, daan, noor):
+    """Sanne and Daan (living in 0518) at school-a, Noor at school-b; care-a
+    (as JEUGDHULP) and the portal (account ouder-1) join Sanne's case."""
+    pb = r.pb
+    r.call("school-a", "enrol", enrol=pb.EnrolRequest(pupils=[
+        pupil(pb, "a-1", sanne, "0363", "Sanne de Vries", days[0]),
+        pupil(pb, "a-2", daan, "0518", "Daan Jansen", days[0])]))
+    r.call("school-b", "enrol", enrol=pb.EnrolRequest(pupils=[
+        pupil(pb, "b-1", noor, "0363", "Noor Bakker", days[0])]))
+    r.call("care-a", "involvement", involvement=pb.InvolvementRequest(
+        citizen_number=sanne, role=pb.JEUGDHULP, involved=True, local_name="client 17"))
+    r.call("portal-a", "parent_link", parent_link=pb.ParentLinkRequest(
+        account="ouder-1", citizen_number=sanne, child_name="Sanne", linked=True))
+
+
 def absence_notices(pb, items, signal):
     return [i for i in items if i.notification.subject == pb.ABSENCE_SIGNAL
             and i.notification.absence.signal == signal]
@@ -108,15 +123,7 @@ def main(env):
     case_sanne, case_daan, case_noor = (rbtest.pseudonym(r.key, n) for n in (sanne, daan, noor))
 
     log("enrolment: Sanne and Daan at school-a (Daan lives in 0518), Noor at school-b")
-    r.call("school-a", "enrol", enrol=pb.EnrolRequest(pupils=[
-        pupil(pb, "a-1", sanne, "0363", "Sanne de Vries", days[0]),
-        pupil(pb, "a-2", daan, "0518", "Daan Jansen", days[0])]))
-    r.call("school-b", "enrol", enrol=pb.EnrolRequest(pupils=[
-        pupil(pb, "b-1", noor, "0363", "Noor Bakker", days[0])]))
-    r.call("care-a", "involvement", involvement=pb.InvolvementRequest(
-        citizen_number=sanne, role=pb.JEUGDHULP, involved=True, local_name="client 17"))
-    r.call("portal-a", "parent_link", parent_link=pb.ParentLinkRequest(
-        account="ouder-1", citizen_number=sanne, child_name="Sanne", linked=True))
+    enrol_and_join(r, days, sanne, daan, noor)
     # school-a, care-a and portal-a hold Sanne's case: each hears of the others joining.
     r.wait_notices("portal-a", case_sanne, 1, "portal hears it joined")
     wait_until(lambda: len(r.call("mun-a", "show_case", show_case=pb.ShowCaseRequest(
@@ -242,4 +249,5 @@ def main(env):
         check_eq(r.notices(node, case_noor), [], "Noor's case at %s after she left school-b" % node)
 
 
-rbtest.run("region", main)
+if __name__ == "__main__":
+    rbtest.run("region", main)
