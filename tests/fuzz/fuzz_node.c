@@ -94,8 +94,8 @@ static const struct {
 };
 
 typedef struct {
-    char text [24][600];
-    const char *list [24];
+    char text [32][600];
+    const char *list [32];
     int count;
 } s_overrides_t;
 
@@ -169,6 +169,8 @@ s_config (const char *role, const char *name)
         s_set (o, path, "tcp://127.0.0.1:9");
         snprintf (path, sizeof path, "peer/%s/public_key", s_region [i].name);
         s_set (o, path, key);
+        snprintf (path, sizeof path, "peer/%s/role", s_region [i].name);
+        s_set (o, path, s_region [i].role);
         snprintf (s_fuzz.peers [peers++], sizeof s_fuzz.peers [0], "%s", s_region [i].name);
     }
     if (rb_keys_make (s_fuzz.dir, name, key, &r))
