@@ -20,13 +20,16 @@
  *  commit.
  */
 #include "rb_care.h"
+#include "rb_calendar.h"
 #include "rb_homes.h"
 #include "rb_log.h"
+#include "rb_plan_command.h"
 #include "rb_pseudonym.h"
 #include "rb_text.h"
 #include <czmq.h>
 
 #define S_RECORD_VERSION 1
+#define S_PAYLOAD_MAX 4096              //  a PlanCommand of 32 milestones with 64-byte labels fits
 
 //  The daemon's state, made at setup.
 typedef struct {
@@ -271,6 +274,72 @@ s_involvement (s_care_t *self, rb_call_t *call, rb_txn_t *txn,
     return rb_call_reply (call, &reply);
 }
 
+// ---------------------------------------------------------------------------
+//  Plans: checked here, applied by the case's municipality
+
+//  The municipality this provider's involvement as role on the case went
+//  to; FAILED_PRECONDITION "command.actor" when it is not involved so.
+static rb_err_t
+s_involved_at (s_care_t *self, rb_txn_t *txn, const char *pseudonym, rb_role_t role,
+               char *node, rb_refusal_t *why)
+{
+    uint8_t key [RB_PSEUDONYM_LEN + 1];
+    memcpy (key, pseudonym, RB_PSEUDONYM_LEN);
+    key [RB_PSEUDONYM_LEN] = (uint8_t) role;
+    rb_val_t value;
+    rb_err_t rc = rb_txn_get (txn, self->involvements, (rb_val_t) { key, sizeof key }, &value);
+    const s_involvement_t *stored = value.data;
+    if (rc == RB_ENOTFOUND || (!rc && value.size == sizeof *stored && !stored->involved))
+        return rb_refuse (why, RB_EPRECONDITION, "command.actor",
+                          "this provider is not involved on case %.12s... in role %d", pseudonym, (int) role);
+    if (!rc && (value.size != sizeof *stored || stored->version != S_RECORD_VERSION))
+        rc = RB_ESTORE;
+    if (rc)
+        return s_store_error (rc, why);
+    snprintf (node, RB_NAME_MAX + 1, "%.*s", RB_NAME_MAX, stored->node);
+    return RB_OK;
+}
+
+static rb_err_t
+s_plan_command (s_care_t *self, rb_call_t *call, rb_txn_t *txn, const Regiebus__PlanCommandRequest *q,
+                rb_refusal_t *why)
+{
+    rb_plan_command_t *cmd = malloc (sizeof *cmd);
+    if (!cmd)
+        return rb_refuse (why, RB_EINTERNAL, NULL, "out of memory");
+    int32_t today = rb_calendar_date_at (rb_node_now_ms (self->node));
+    char node [RB_NAME_MAX + 1];
+    uint8_t event_id [16];
+    rb_err_t rc = rb_plan_command_check (q, rb_node_name (self->node), today, cmd, why);
+    if (!rc)
+        rc = s_involved_at (self, txn, q->case_pseudonym, cmd->actor.role, node, why);
+    free (cmd);
+    uint8_t payload [S_PAYLOAD_MAX];
+    size_t size = rc? 0: regiebus__plan_command__get_packed_size (q->command);
+    if (!rc && size > sizeof payload)
+        rc = rb_refuse (why, RB_ETOOLARGE, "command", "command of %zu bytes", size);
+    rb_emit_t emit = {
+        .destination = node, .case_pseudonym = q->case_pseudonym,
+        .kind = REGIEBUS__EVENT_KIND__PLAN_COMMAND, .payload = payload,
+        .payload_size = rc? 0: regiebus__plan_command__pack (q->command, payload),
+    };
+    if (!rc)
+        rc = rb_node_emit (self->node, txn, &emit, event_id, why);
+    if (rc)
+        return rc;
+    rb_log_info ("msg=\"plan command sent\" case=%.12s to=%s", q->case_pseudonym, node);
+    rb_node_count (self->node, "care_plan_commands_sent", 1);
+    Regiebus__PlanCommandReply result = REGIEBUS__PLAN_COMMAND_REPLY__INIT;
+    result.case_pseudonym = q->case_pseudonym;
+    result.event_id.data = event_id;
+    result.event_id.len = sizeof event_id;
+    result.municipality_node = node;
+    Regiebus__ApiReply reply = REGIEBUS__API_REPLY__INIT;
+    reply.result_case = REGIEBUS__API_REPLY__RESULT_PLAN_COMMAND;
+    reply.plan_command = &result;
+    return rb_call_reply (call, &reply);
+}
+
 static rb_err_t
 s_call (rb_node_t *node, rb_call_t *call, rb_txn_t *txn, const Regiebus__ApiRequest *request,
         void *arg, rb_refusal_t *why)
@@ -278,7 +347,9 @@ s_call (rb_node_t *node, rb_call_t *call, rb_txn_t *txn, const Regiebus__ApiRequ
     (void) node;
     if (request->call_case == REGIEBUS__API_REQUEST__CALL_INVOLVEMENT)
         return s_involvement (arg, call, txn, request->involvement, why);
-    return rb_refuse (why, RB_EPRECONDITION, "call", "a care node takes involvement, not this call");
+    if (request->call_case == REGIEBUS__API_REQUEST__CALL_PLAN_COMMAND)
+        return s_plan_command (arg, call, txn, request->plan_command, why);
+    return rb_refuse (why, RB_EPRECONDITION, "call", "a care node takes involvement and plan_command, not this call");
 }
 
 //  Notifications are listed with the provider's own name for the child.

@@ -397,20 +397,11 @@ rb_mun_plans_command_call (rb_mun_plans_t *self, rb_call_t *call, rb_txn_t *txn,
     a->pseudonym = q->case_pseudonym;
     a->event_id = event_id;
     a->from_node = rb_node_name (self->node);
-    rb_err_t rc = RB_OK;
-    if (!rb_wire_pseudonym_valid (q->case_pseudonym))
-        rc = rb_refuse (why, RB_EINVALID, "case_pseudonym",
-                        "case_pseudonym must be 64 lowercase hex characters");
-    if (!rc)
-        rc = rb_plan_command_read (q->command, &a->cmd, why);
-    if (!rc && !streq (a->cmd.actor.node, rb_node_name (self->node)))
-        rc = rb_refuse (why, RB_EDENIED, "actor.node", "a call here acts for this node's actors, not %s",
-                        a->cmd.actor.node);
-    if (!rc)
-        rc = s_execute (self, txn, a, why);
-    if (rc)
+    rb_err_t rc = rb_plan_command_check (q, rb_node_name (self->node), s_today (self), &a->cmd, why);
+    if (!rc && s_execute (self, txn, a, why))
         rc = s_call_field (why);
     else
+    if (!rc)
         rc = s_publish (self, txn, a, why);
     if (!rc) {
         Regiebus__PlanCommandReply result = REGIEBUS__PLAN_COMMAND_REPLY__INIT;

@@ -333,6 +333,16 @@ s_check_spec (const rb_plan_spec_t *spec, int32_t today, rb_refusal_t *refusal)
     return rc;
 }
 
+rb_err_t
+rb_plan_spec_check (const rb_plan_spec_t *spec, int32_t today, rb_refusal_t *refusal)
+{
+    if (refusal)
+        rb_refusal_clear (refusal);
+    if (!rb_calendar_date_valid (today))
+        return rb_refuse (refusal, RB_EINVALID, "today", "today %d is not a date YYYYMMDD", (int) today);
+    return s_check_spec (spec, today, refusal);
+}
+
 //  True when owner holds its role on the case.
 static rb_err_t
 s_owner_holds (rb_plan_register_t *self, rb_txn_t *txn, const char *pseudonym,

@@ -202,6 +202,12 @@ rb_err_t rb_plan_register (rb_plan_register_t *self, rb_txn_t *txn, const char *
                            const rb_plan_spec_t *spec, int32_t today,
                            rb_plan_change_t *change, rb_refusal_t *refusal);
 
+//  The checks of rb_plan_register on spec alone, without a case: for a
+//  node that takes a plan to send on to the municipality. Milestones
+//  dated before today are refused the same way; refusals as above, from
+//  "plan" to "milestones[i].date".
+rb_err_t rb_plan_spec_check (const rb_plan_spec_t *spec, int32_t today, rb_refusal_t *refusal);
+
 //  Complete milestone number of the plan today. Refused (besides the
 //  plan's own refusals, see below): no such milestone RB_ENOTFOUND
 //  "milestone", completed already RB_EPRECONDITION "milestone".

@@ -6,6 +6,7 @@
  *  path of its own.
  */
 #include "rb_plan_command.h"
+#include "rb_wire.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -194,4 +195,33 @@ rb_plan_command_apply (const rb_plan_command_t *cmd, rb_plan_register_t *plans, 
             rc = rb_refuse (why, RB_EMISSING, "command", "no command");
     }
     return rc? rb_plan_command_field (cmd, why): RB_OK;
+}
+
+//  Put "command." before the field a refusal names.
+static rb_err_t
+s_in_request (rb_refusal_t *why)
+{
+    char field [sizeof why->field + 16];
+    snprintf (field, sizeof field, "command.%s", why->field);
+    snprintf (why->field, sizeof why->field, "%.*s", (int) sizeof why->field - 1, field);
+    return why->code;
+}
+
+rb_err_t
+rb_plan_command_check (const Regiebus__PlanCommandRequest *q, const char *node, int32_t today,
+                       rb_plan_command_t *out, rb_refusal_t *why)
+{
+    if (!rb_wire_pseudonym_valid (q->case_pseudonym))
+        return rb_refuse (why, RB_EINVALID, "case_pseudonym",
+                          "case_pseudonym must be 64 lowercase hex characters");
+    if (!q->command)
+        return rb_refuse (why, RB_EMISSING, "command", "command is missing");
+    rb_err_t rc = rb_plan_command_read (q->command, out, why);
+    if (!rc && strcmp (out->actor.node, node) != 0)
+        rc = rb_refuse (why, RB_EDENIED, "actor.node", "a call here acts for this node's actors, not %s",
+                        out->actor.node);
+    if (!rc && out->kind == REGIEBUS__PLAN_COMMAND__COMMAND_REGISTER
+    &&  rb_plan_spec_check (&out->spec, today, why))
+        rc = rb_plan_command_field (out, why);
+    return rc? s_in_request (why): RB_OK;
 }

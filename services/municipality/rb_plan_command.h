@@ -18,7 +18,7 @@
 #define RB_PLAN_COMMAND_H
 
 #include "rb_plan.h"
-#include "case.pb-c.h"
+#include "agency.pb-c.h"
 
 //  A command read from a PlanCommand. The labels point into the message,
 //  which must outlive it.
@@ -45,6 +45,17 @@ typedef struct {
 //    a milestone number of 0 or over 65535   RB_ENOTFOUND  "complete.milestone"
 rb_err_t rb_plan_command_read (const Regiebus__PlanCommand *msg, rb_plan_command_t *out,
                                rb_refusal_t *why);
+
+//  What a school or care node checks before it sends a plan_command
+//  request on to the case's municipality as PLAN_COMMAND: the pseudonym
+//  (RB_EINVALID "case_pseudonym"), the command as rb_plan_command_read
+//  reads it, the actor one of node's (RB_EDENIED "command.actor.node"),
+//  and a registration's plan as rb_plan_spec_check sees it today; fields
+//  as the request names them ("command.register.milestones[0].date").
+//  What needs the case's plans (an unknown milestone, a closed plan) only
+//  the municipality can tell: it answers with a notification.
+rb_err_t rb_plan_command_check (const Regiebus__PlanCommandRequest *q, const char *node,
+                                int32_t today, rb_plan_command_t *out, rb_refusal_t *why);
 
 //  Name the field of a refusal rb_plan made for cmd as a PlanCommand
 //  names it: "plan" becomes "complete.plan_id", "milestones[1].date"

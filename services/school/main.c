@@ -248,6 +248,28 @@ s_unenrol (s_daemon_t *self, rb_node_t *node, rb_call_t *call, rb_txn_t *txn,
 }
 
 static rb_err_t
+s_plan_command (s_daemon_t *self, rb_node_t *node, rb_call_t *call, rb_txn_t *txn,
+                const Regiebus__PlanCommandRequest *q, rb_refusal_t *why)
+{
+    rb_school_plan_sent_t out;
+    rb_err_t rc = rb_school_plan_command (self->school, txn, q, &out, why);
+    if (rc)
+        return rc;
+    Regiebus__PlanCommandReply result = REGIEBUS__PLAN_COMMAND_REPLY__INIT;
+    result.case_pseudonym = q->case_pseudonym;
+    result.event_id.data = out.event_id;
+    result.event_id.len = sizeof out.event_id;
+    result.municipality_node = out.municipality_node;
+    Regiebus__ApiReply reply = REGIEBUS__API_REPLY__INIT;
+    reply.result_case = REGIEBUS__API_REPLY__RESULT_PLAN_COMMAND;
+    reply.plan_command = &result;
+    rc = rb_call_reply (call, &reply);
+    if (!rc)
+        rb_node_count (node, "school_plan_commands_sent", 1);
+    return rc;
+}
+
+static rb_err_t
 s_call (rb_node_t *node, rb_call_t *call, rb_txn_t *txn, const Regiebus__ApiRequest *request,
         void *arg, rb_refusal_t *why)
 {
@@ -261,6 +283,8 @@ s_call (rb_node_t *node, rb_call_t *call, rb_txn_t *txn, const Regiebus__ApiRequ
             return s_close_day (self, node, call, txn, request->close_day, why);
         case REGIEBUS__API_REQUEST__CALL_UNENROL:
             return s_unenrol (self, node, call, txn, request->unenrol, why);
+        case REGIEBUS__API_REQUEST__CALL_PLAN_COMMAND:
+            return s_plan_command (self, node, call, txn, request->plan_command, why);
         default:
             return rb_refuse (why, RB_EPRECONDITION, "call", "a school node does not take this call");
     }

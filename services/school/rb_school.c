@@ -13,12 +13,13 @@
  *  store (RB_ESTORE), never guessed at.
  */
 #include "rb_school.h"
+#include "rb_plan_command.h"
 #include "rb_log.h"
 #include <stdarg.h>
 #include <time.h>
 
 #define S_VERSION 1
-#define S_PAYLOAD_MAX 512               //  an Enrolment or AbsenceSignal packs far smaller
+#define S_PAYLOAD_MAX 4096              //  a PlanCommand of 32 milestones with 64-byte labels fits
 
 struct _rb_school_t {
     rb_node_t *node;                    //  for emit and the clock
@@ -166,7 +167,7 @@ s_minute_of_day (rb_school_t *self)
 //  Pack msg and send it about the pupil's case to its home municipality.
 static rb_err_t
 s_send (rb_school_t *self, rb_txn_t *txn, const s_pupil_t *pupil, int kind,
-        const ProtobufCMessage *msg, rb_refusal_t *why)
+        const ProtobufCMessage *msg, uint8_t *event_id, rb_refusal_t *why)
 {
     uint8_t payload [S_PAYLOAD_MAX];
     size_t size = protobuf_c_message_get_packed_size (msg);
@@ -180,7 +181,7 @@ s_send (rb_school_t *self, rb_txn_t *txn, const s_pupil_t *pupil, int kind,
         .payload = payload,
         .payload_size = size,
     };
-    return rb_node_emit (self->node, txn, &emit, NULL, why);
+    return rb_node_emit (self->node, txn, &emit, event_id, why);
 }
 
 
@@ -216,6 +217,22 @@ s_pupil_named (rb_school_t *self, rb_txn_t *txn, const char *local_id, const cha
     if (rc == RB_ENOTFOUND)
         return s_refuse (why, RB_ENOTFOUND, prefix, "local_id", "no pupil '%.64s' is enrolled", local_id);
     return rc;
+}
+
+//  The pupil whose case is case_pseudonym: RB_ENOTFOUND when it is not
+//  one of this school's pupils (nothing said in why), else as s_pupil_get.
+static rb_err_t
+s_pupil_of_case (rb_school_t *self, rb_txn_t *txn, const char *case_pseudonym, s_pupil_t *pupil,
+                 rb_refusal_t *why)
+{
+    rb_val_t found;
+    if (rb_txn_get (txn, self->cases, rb_val_str (case_pseudonym), &found)
+    ||  found.size == 0 || found.size > RB_SCHOOL_LOCAL_ID_MAX)
+        return RB_ENOTFOUND;
+    char local_id [RB_SCHOOL_LOCAL_ID_MAX + 1];
+    memcpy (local_id, found.data, found.size);
+    local_id [found.size] = 0;
+    return s_pupil_get (self, txn, local_id, pupil, why);
 }
 
 //  The day the pupil left, 0 while it is enrolled.
@@ -398,7 +415,7 @@ s_send_enrolment (rb_school_t *self, rb_txn_t *txn, const s_pupil_t *pupil, int3
     msg.enrolled_on = pupil->enrolled_on;
     msg.ended_on = ended_on;
     msg.contact = self->config->contact;
-    return s_send (self, txn, pupil, REGIEBUS__EVENT_KIND__ENROLMENT, &msg.base, why);
+    return s_send (self, txn, pupil, REGIEBUS__EVENT_KIND__ENROLMENT, &msg.base, NULL, why);
 }
 
 rb_err_t
@@ -502,7 +519,7 @@ s_send_signal (rb_school_t *self, rb_txn_t *txn, const s_pupil_t *pupil,
     rb_log_info ("msg=\"signal\" local_id=%s case=%.12s signal=%s date=%d episode=%u",
                  pupil->local_id, pupil->case_pseudonym, rb_attendance_signal_name (signal->kind),
                  (int) signal->date, (unsigned) signal->episode);
-    return s_send (self, txn, pupil, REGIEBUS__EVENT_KIND__ABSENCE_SIGNAL, &msg.base, why);
+    return s_send (self, txn, pupil, REGIEBUS__EVENT_KIND__ABSENCE_SIGNAL, &msg.base, NULL, why);
 }
 
 //  Store the pupil's new state and send what the rules raised.
@@ -771,19 +788,12 @@ bool
 rb_school_label (rb_school_t *self, rb_txn_t *txn, const char *case_pseudonym, char *label,
                  size_t size)
 {
-    rb_val_t found;
     s_pupil_t pupil;
     rb_refusal_t why;
     if (size == 0)
         return false;
     *label = 0;
-    if (rb_txn_get (txn, self->cases, rb_val_str (case_pseudonym), &found)
-    ||  found.size == 0 || found.size > RB_SCHOOL_LOCAL_ID_MAX)
-        return false;
-    char local_id [RB_SCHOOL_LOCAL_ID_MAX + 1];
-    memcpy (local_id, found.data, found.size);
-    local_id [found.size] = 0;
-    if (s_pupil_get (self, txn, local_id, &pupil, &why))
+    if (s_pupil_of_case (self, txn, case_pseudonym, &pupil, &why))
         return false;
     const char *name = *pupil.display_name? pupil.display_name: pupil.local_id;
     size_t len = strlen (name);
@@ -796,4 +806,34 @@ rb_school_label (rb_school_t *self, rb_txn_t *txn, const char *case_pseudonym, c
     memcpy (label, name, len);
     label [len] = 0;
     return true;
+}
+
+
+// ---------------------------------------------------------------------------
+//  Plans
+
+rb_err_t
+rb_school_plan_command (rb_school_t *self, rb_txn_t *txn, const Regiebus__PlanCommandRequest *q,
+                        rb_school_plan_sent_t *out, rb_refusal_t *why)
+{
+    rb_plan_command_t *cmd = malloc (sizeof *cmd);
+    if (!cmd)
+        return rb_refuse (why, RB_EINTERNAL, NULL, "out of memory");
+    s_pupil_t pupil;
+    rb_err_t rc = rb_plan_command_check (q, rb_node_name (self->node), rb_school_today (self), cmd, why);
+    free (cmd);
+    if (!rc)
+        rc = s_pupil_of_case (self, txn, q->case_pseudonym, &pupil, why);
+    if (rc == RB_ENOTFOUND && !*why->field)
+        rc = rb_refuse (why, RB_ENOTFOUND, "case_pseudonym", "case %.12s... is no pupil's of this school",
+                        q->case_pseudonym);
+    if (!rc)
+        rc = s_send (self, txn, &pupil, REGIEBUS__EVENT_KIND__PLAN_COMMAND, &q->command->base,
+                     out->event_id, why);
+    if (!rc) {
+        snprintf (out->municipality_node, sizeof out->municipality_node, "%s", pupil.municipality_node);
+        rb_log_info ("msg=\"plan command sent\" local_id=%s case=%.12s municipality=%s",
+                     pupil.local_id, pupil.case_pseudonym, pupil.municipality_node);
+    }
+    return rc;
 }

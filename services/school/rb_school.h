@@ -125,6 +125,22 @@ rb_err_t rb_school_close_day (rb_school_t *self, rb_txn_t *txn, int32_t date,
 rb_err_t rb_school_close_due (rb_school_t *self, rb_txn_t *txn, int32_t *date,
                               rb_school_closed_t *out, rb_refusal_t *why);
 
+//  What a plan command sent.
+typedef struct {
+    uint8_t event_id [16];              //  the PLAN_COMMAND event
+    char municipality_node [RB_NAME_MAX + 1];   //  where it went
+} rb_school_plan_sent_t;
+
+//  A plan command of one of this school's actors on a pupil's case: its
+//  shape checked (rb_plan_command_check: "case_pseudonym", "command...",
+//  "command.actor.node" PERMISSION_DENIED for another node's actor), the
+//  case one of this school's pupils' (NOT_FOUND "case_pseudonym"), then
+//  sent as PLAN_COMMAND to the pupil's home municipality, which applies it
+//  and answers a refusal with a notification.
+rb_err_t rb_school_plan_command (rb_school_t *self, rb_txn_t *txn,
+                                 const Regiebus__PlanCommandRequest *q, rb_school_plan_sent_t *out,
+                                 rb_refusal_t *why);
+
 //  This school's name for a case's child: the display name, or the local
 //  id when there is none, cut to fit size at a character boundary. False
 //  when the case is not one of this school's pupils.
