@@ -21,6 +21,10 @@
  *    timers   one store with 1,000,000 durable timers set and 10,000 due:
  *             the due scan, and the scan with firing them all in one
  *             commit (bench_timers.c)
+ *    plans    the real municipality with 1,000,000 open cases, each with a
+ *             plan and its timers, when 10,000 milestones pass: the due
+ *             scan, and the stalls fired and notified to both holders
+ *             (bench_plans.c)
  *
  *  For the link, node A is a child process (the regiebus-node binary) and
  *  node B runs in this process on its own thread so that its handler and
@@ -51,6 +55,7 @@ typedef struct {
     bool run_first_absence;     //  region: first absence latency
     bool run_fanout;            //  region: fan-out rate of one case
     bool run_timers;            //  durable timers: the due scan and firing
+    bool run_plans;             //  a municipality's plan stalls among many open cases
     const char *dir;            //  parent of the run's temporary directory
     bool keep;                  //  keep the temporary directory
     const char *node_bin;       //  regiebus-node, run as node A
@@ -77,6 +82,9 @@ typedef struct {
     //  timers
     uint64_t timers;            //  set, due over the coming year
     uint64_t timers_due;        //  set besides them, due now
+    //  plans
+    uint64_t plans;             //  open cases, each with a plan and two timers
+    uint64_t plans_due;         //  of which this many have a milestone passing
     //  extra node settings, applied to both nodes
     const char *sets [BENCH_MAX_SETS];
     int set_count;
@@ -173,11 +181,32 @@ typedef struct {
     double after_ms;            //  a due scan after the firing (finds none)
 } bench_timers_t;
 
+//  Results of the plans run.
+typedef struct {
+    bool ran;                   //  false: failed or not run
+    uint64_t plans;             //  open cases with a plan
+    uint64_t due;               //  milestones passing
+    double setup_seconds;       //  writing the cases into the store
+    double store_mb;            //  the store's size then
+    double scan_ms;             //  one read-only due scan, median
+    double scan_max_ms;         //  the slowest of them
+    double fire_seconds;        //  clock advanced -> the holder committed the last stall
+    uint64_t fired;             //  timers the municipality fired
+    uint64_t stalls;            //  stalls it recorded
+    uint64_t notifications;     //  copies it made: the holder's and leerplicht's
+    double rate;                //  notifications / fire_seconds
+    double mun_cpu_seconds;     //  the restarted municipality, start to exit
+} bench_plans_t;
+
 //  Monotonic clock in nanoseconds.
 int64_t bench_now_ns (void);
 
 //  Value at percentile pct (0..100) of sorted values, nearest rank.
 int64_t bench_percentile (const int64_t *sorted, size_t count, double pct);
+
+//  The next number of a xorshift generator with state *state (not 0): the
+//  same sequence every run.
+uint64_t bench_random (uint64_t *state);
 
 //  Sort int64 values ascending.
 void bench_sort (int64_t *values, size_t count);
@@ -220,6 +249,9 @@ int bench_fanout (const bench_opts_t *opts, const char *dir, bench_fanout_t *out
 //  Durable timers (bench_timers.c): a fresh store in dir. 0 on success.
 
 int bench_timers (const bench_opts_t *opts, const char *dir, bench_timers_t *out);
+
+//  Plans at the municipality (bench_plans.c): a region in dir. 0 on success.
+int bench_plans (const bench_opts_t *opts, const char *dir, bench_plans_t *out);
 
 //  The child's side of a holder node (bench_holder.c): argv is
 //  `regiebus-bench --holder STAMPS -c CONFIG [--set ...]`.

@@ -56,6 +56,7 @@ typedef struct {
     double lmdb_fanout;             //  records/s at the holders' mean batch size
     size_t fanout_batch;            //  that batch size, 0 when unknown
     bench_timers_t timers;
+    bench_plans_t plans;
     double load_start, load_end;    //  1-minute load average before and after
 } s_results_t;
 
@@ -68,7 +69,7 @@ s_usage (FILE *to)
         "usage: regiebus-bench [options]\n"
         "  --smoke               tiny counts: only checks that everything runs\n"
         "  --only LIST           comma-separated parts: raw, throughput, latency, first-absence,\n"
-        "                        fan-out, timers; region means first-absence and fan-out\n"
+        "                        fan-out, timers, plans; region means first-absence and fan-out\n"
         "                        (default all)\n"
         "  --dir DIR             where the temporary directory goes (default $TMPDIR or /tmp)\n"
         "  --keep                keep the temporary directory (the nodes' logs are in it)\n"
@@ -86,6 +87,8 @@ s_usage (FILE *to)
         "  --signals N           fan-out: absence signals on the one case (default 25000)\n"
         "  --timers N            timers: set due over the coming year (default 1000000)\n"
         "  --timers-due N        timers: set due now besides them (default 10000)\n"
+        "  --plans N             plans: open cases with a plan each (default 1000000)\n"
+        "  --plans-due N         plans: of which milestones pass (default 10000)\n"
         "  --raw-seconds S       time bound of each raw measurement (default 3)\n"
         "  --set SECTION/KEY=V   setting for every node, e.g. link/batch_events=1024\n",
         RB_BENCH_NODE_BIN, RB_BENCH_SCHOOL_BIN, RB_BENCH_MUNICIPALITY_BIN);
@@ -346,6 +349,26 @@ s_print_timers (const bench_opts_t *o, const s_results_t *r)
     s_row (what, measured, limit, t->ran && raw_ms > 0? s_times (c, sizeof c, t->fire_ms, raw_ms): "");
 }
 
+static void
+s_print_plans (const bench_opts_t *o, const s_results_t *r)
+{
+    const bench_plans_t *p = &r->plans;
+    char what [200], a [32], b [32], measured [96], limit [128], c [32];
+    snprintf (what, sizeof what, "plans: due scan, %s stall timers due among the %s of %s open cases",
+              s_num (a, sizeof a, (double) o->plans_due), s_num (b, sizeof b, 2.0 * (double) o->plans),
+              s_num (c, sizeof c, (double) o->plans));
+    if (p->ran)
+        snprintf (measured, sizeof measured, "%.2f ms (median of 5, slowest %.2f ms)", p->scan_ms, p->scan_max_ms);
+    else
+        snprintf (measured, sizeof measured, "not measured");
+    snprintf (limit, sizeof limit, "target: %.0f ms", S_TARGET_TIMERS_MS);
+    s_row (what, measured, limit, p->ran? s_fraction (c, sizeof c, p->scan_ms, S_TARGET_TIMERS_MS): "");
+    snprintf (what, sizeof what, "plans: %s milestones pass: stalls recorded and notified to 2 holders each, "
+              "clock advanced → last copy committed at the holder", s_num (a, sizeof a, (double) o->plans_due));
+    s_limit_t limits [1] = { { "LMDB 1,000/commit", r->lmdb [2], "rec/s" } };
+    s_rate_rows (what, p->ran? p->rate: -1, "notifications/s", 0, NULL, 0, limits, 1);
+}
+
 //  How often each node of the first-absence region committed, and how
 //  long a commit took: the fsyncs every absence waits behind.
 static void
@@ -488,6 +511,8 @@ s_print (const bench_opts_t *o, const s_results_t *r, const char *dir)
     s_print_region (o, r);
     if (o->run_timers)
         s_print_timers (o, r);
+    if (o->run_plans)
+        s_print_plans (o, r);
     printf ("\n");
     s_details_link (o, r);
     s_details_region (o, r);
@@ -499,6 +524,18 @@ s_print (const bench_opts_t *o, const s_results_t *r, const char *dir)
                 s_num (a, sizeof a, (double) (t->set + t->due)), t->setup_seconds,
                 s_num (b, sizeof b, (double) (t->set + t->due) / t->setup_seconds), t->store_mb,
                 t->after_ms);
+    }
+    if (o->run_plans && r->plans.ran) {
+        const bench_plans_t *p = &r->plans;
+        char a [32], b [32], c [32], d [32], e [32];
+        printf ("plans: %s cases, holders, plans and %s timers written in %.1f s (%s cases/s, 1,000 per"
+                " commit), store %.0f MB; %s stalls fired and %s notifications made in %.2f s"
+                " (%.0f stalls/s); municipality CPU %.1f µs per stall (its whole run after the restart)\n",
+                s_num (a, sizeof a, (double) p->plans), s_num (b, sizeof b, 2.0 * (double) p->plans),
+                p->setup_seconds, s_num (c, sizeof c, (double) p->plans / p->setup_seconds), p->store_mb,
+                s_num (d, sizeof d, (double) p->stalls), s_num (e, sizeof e, (double) p->notifications),
+                p->fire_seconds, (double) p->stalls / p->fire_seconds,
+                p->mun_cpu_seconds * 1e6 / (double) p->stalls);
     }
     if (o->smoke)
         return;     //  tiny counts: the targets mean nothing here
@@ -536,6 +573,9 @@ s_defaults (bench_opts_t *o)
     o->signals = o->smoke? 200: 25000;
     o->timers = o->smoke? 2000: 1000000;
     o->timers_due = o->smoke? 200: 10000;
+    o->plans = o->smoke? 2000: 1000000;
+    o->plans_due = o->smoke? 200: 10000;
+    o->run_plans = true;
 }
 
 //  The parts --only names; false when it names none.
@@ -549,8 +589,9 @@ s_only (bench_opts_t *o, const char *only)
     o->run_first_absence = region || strstr (only, "first-absence") != NULL;
     o->run_fanout = region || strstr (only, "fan-out") != NULL;
     o->run_timers = strstr (only, "timers") != NULL;
+    o->run_plans = strstr (only, "plans") != NULL;
     return o->run_raw || o->run_throughput || o->run_latency || o->run_first_absence || o->run_fanout
-        || o->run_timers;
+        || o->run_timers || o->run_plans;
 }
 
 //  The counts must make sense: a first absence per pupil, bounded runs.
@@ -567,6 +608,7 @@ s_valid (const bench_opts_t *o)
         && o->events <= 100000000 && o->latency_seconds * (double) o->rate <= 10000000
         && o->pupils <= 1000000 && o->signals > 0 && o->signals <= 10000000
         && o->timers_due > 0 && o->timers_due <= o->timers && o->timers <= 20000000
+        && o->plans_due > 0 && o->plans_due <= o->plans && o->plans <= 5000000
         && (!o->run_first_absence || absences <= (double) o->pupils);
 }
 
@@ -620,6 +662,12 @@ s_parse (bench_opts_t *o, int argc, char *argv [])
         else
         if (OPT ("--timers-due"))
             o->timers_due = strtoull (value, NULL, 10);
+        else
+        if (OPT ("--plans"))
+            o->plans = strtoull (value, NULL, 10);
+        else
+        if (OPT ("--plans-due"))
+            o->plans_due = strtoull (value, NULL, 10);
         else
         if (OPT ("--events"))
             o->events = strtoull (value, NULL, 10);
@@ -752,6 +800,11 @@ main (int argc, char *argv [])
         fprintf (stderr, "bench: timers, %llu set and %llu due ...\n", (unsigned long long) opts.timers,
                  (unsigned long long) opts.timers_due);
         failed += bench_timers (&opts, dir, &r.timers) != 0;
+    }
+    if (opts.run_plans) {
+        fprintf (stderr, "bench: plans, %llu open cases and %llu milestones passing ...\n",
+                 (unsigned long long) opts.plans, (unsigned long long) opts.plans_due);
+        failed += bench_plans (&opts, dir, &r.plans) != 0;
     }
     r.load_end = s_load ();
     s_print (&opts, &r, dir);

@@ -42,6 +42,15 @@ s_cmp_i64 (const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+uint64_t
+bench_random (uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
+
 void
 bench_sort (int64_t *values, size_t count)
 {

@@ -191,6 +191,32 @@ bench_region_stop (bench_region_t *self)
     return rc;
 }
 
+int
+bench_region_stop_node (bench_region_t *self, int i)
+{
+    rb_client_destroy (&self->nodes [i].client);
+    bench_child_term (&self->nodes [i].child);
+    return bench_child_wait (&self->nodes [i].child, S_STOP_MS);
+}
+
+int
+bench_region_start_node (bench_region_t *self, const bench_opts_t *opts, int i)
+{
+    bench_node_t *node = &self->nodes [i];
+    char config [480];
+    snprintf (config, sizeof config, "%s/%s.cfg", self->dir, node->name);
+    if (s_spawn (self, opts, i, config) || !(node->client = rb_client_new (node->api, NULL, NULL)))
+        return -1;
+    int64_t deadline = zclock_mono () + S_START_MS;
+    while (zclock_mono () < deadline && bench_child_alive (&node->child))
+        if (bench_peers_up (node->client, i == 0? (size_t) self->count - 1: 1))
+            return 0;
+        else
+            zclock_sleep (20);
+    fprintf (stderr, "bench: %s did not come up again; see %s\n", node->name, node->child.log);
+    return -1;
+}
+
 void
 bench_region_destroy (bench_region_t *self)
 {

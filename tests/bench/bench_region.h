@@ -61,6 +61,12 @@ int bench_region_start (bench_region_t *self, const bench_opts_t *opts, const ch
 //  Stop every node (SIGTERM) and note its CPU time. 0 when all exited 0.
 int bench_region_stop (bench_region_t *self);
 
+//  Stop node i alone (SIGTERM), so that its store can be written while
+//  it is down; start it again with the same configuration and wait until
+//  it sees its peers up. 0 on success.
+int bench_region_stop_node (bench_region_t *self, int i);
+int bench_region_start_node (bench_region_t *self, const bench_opts_t *opts, int i);
+
 //  Free the holders' stamp tables, which stay readable after the stop.
 void bench_region_destroy (bench_region_t *self);
 

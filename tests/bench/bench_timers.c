@@ -47,15 +47,6 @@ typedef struct {
     bool fire_failed;                   //  a fire in the visit was refused
 } s_run_t;
 
-static uint64_t
-s_random (s_run_t *self)
-{
-    self->random ^= self->random << 13;
-    self->random ^= self->random >> 7;
-    self->random ^= self->random << 17;
-    return self->random;
-}
-
 //  Set timer number n, due now or at a random time in the coming year.
 static rb_err_t
 s_set_one (s_run_t *self, rb_txn_t *txn, uint64_t n, bool due_now)
@@ -64,8 +55,8 @@ s_set_one (s_run_t *self, rb_txn_t *txn, uint64_t n, bool due_now)
     uint8_t payload [S_PAYLOAD];
     snprintf (id, sizeof id, "milestone/%016llx/1", (unsigned long long) n);
     memset (payload, (int) (n & 0xff), sizeof payload);
-    int64_t due = due_now? S_NOW_MS - (int64_t) (s_random (self) % S_HOUR_MS)
-                         : S_NOW_MS + 1 + (int64_t) (s_random (self) % S_YEAR_MS);
+    int64_t due = due_now? S_NOW_MS - (int64_t) (bench_random (&self->random) % S_HOUR_MS)
+                         : S_NOW_MS + 1 + (int64_t) (bench_random (&self->random) % S_YEAR_MS);
     rb_refusal_t r;
     return rb_timers_set (self->timers, txn, id, due, payload, sizeof payload, &r);
 }
