@@ -108,6 +108,7 @@ struct _rb_node_t {
     int reload_override_count;
     zmsg_t *reload_route;       //  an API reload waiting for the end of the turn
     uint64_t reload_request_id; //  its request id
+    int64_t api_rebind_mono_ms; //  when a tcp API takes the node's new key, 0 never
 };
 
 //  Run fn on a fresh child of the group transaction and commit or drop it;

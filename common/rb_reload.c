@@ -16,7 +16,9 @@
  *    relink  stop removed peers, connect added ones, reconnect changed ones
  *    drop    when a key lost admission (revoked, replaced, removed, or this
  *            node's own key changed), rebind the ROUTER: every inbound
- *            connection drops at once, and only admitted keys get back in
+ *            connection drops at once, and only admitted keys get back in;
+ *            a tcp API takes a new key of the node's a moment after the
+ *            reply, which still reaches a client on the old key
  *
  *  Nothing queued is lost: outboxes are on disk, keyed by peer name. A
  *  revoked peer's queue waits for it (submits and daemons' emits to it are
@@ -31,6 +33,7 @@
 
 #define S_REBIND_TRIES 200      //  the old listener closes in ZeroMQ's I/O thread:
 #define S_REBIND_WAIT_MS 10     //  wait for its port at most 2 s
+#define S_API_REBIND_MS 250     //  a tcp API takes a new key this long after the reply
 
 static volatile sig_atomic_t s_hangup;     //  SIGHUP arrived: reload at the next turn
 
@@ -294,17 +297,25 @@ s_rebind (zsock_t *sock, const char *endpoint, zcert_t *cert)
     return RB_EINTERNAL;
 }
 
+//  A tcp API takes the node's new key a moment after the reload's reply,
+//  so that the reply still reaches a client connected with the old one.
 static rb_err_t
 s_drop (rb_node_t *self, s_plan_t *plan, rb_refusal_t *why)
 {
     zcert_t *cert = plan->own_key_changed? plan->cert: self->cert;
     if (plan->drop && s_rebind (self->router, self->config->bind, cert))
         return rb_refuse (why, RB_EINTERNAL, "node/bind", "cannot bind %s again", self->config->bind);
-    if (plan->own_key_changed && strncmp (self->config->api_endpoint, "tcp://", 6) == 0
-    &&  s_rebind (self->api, self->config->api_endpoint, cert))
-        return rb_refuse (why, RB_EINTERNAL, "api/endpoint", "cannot bind %s again",
-                          self->config->api_endpoint);
+    if (plan->own_key_changed && strncmp (self->config->api_endpoint, "tcp://", 6) == 0)
+        self->api_rebind_mono_ms = rb_clock_mono_ms () + S_API_REBIND_MS;
     return RB_OK;
+}
+
+static void
+s_api_rebind (rb_node_t *self)
+{
+    self->api_rebind_mono_ms = 0;
+    if (s_rebind (self->api, self->config->api_endpoint, self->cert) == RB_OK)
+        rb_log_info ("msg=\"API bound again with the node's new key\" endpoint=%s", self->config->api_endpoint);
 }
 
 // ---------------------------------------------------------------------------
@@ -358,6 +369,8 @@ rb_reload_request (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest
 void
 rb_reload_turn (rb_node_t *self)
 {
+    if (self->api_rebind_mono_ms && rb_clock_mono_ms () >= self->api_rebind_mono_ms)
+        s_api_rebind (self);
     bool hangup = s_hangup && self->reload_config;
     if (!hangup && !self->reload_route)
         return;
