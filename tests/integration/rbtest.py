@@ -325,6 +325,22 @@ class ApiClient:
         raise TestFailure("list_received did not finish within %d pages" % max_pages)
 
 
+class CurveApiClient(ApiClient):
+    """An ApiClient whose DEALER speaks CURVE with the given keys (a tcp:// API)."""
+
+    def __init__(self, pb, endpoint, public, secret, server_key):
+        self.pb = pb
+        self.endpoint = endpoint
+        self.sock = zmq.Context.instance().socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.curve_publickey = public
+        self.sock.curve_secretkey = secret
+        self.sock.curve_serverkey = server_key.encode()
+        self.sock.connect(endpoint)
+        self.next_id = 1
+        self.stash = {}
+
+
 def counter(status, name):
     for c in status.counters:
         if c.name == name:

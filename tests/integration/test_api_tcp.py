@@ -16,26 +16,8 @@ certificate of client "ops". Checks:
 import os
 import shutil
 
-import zmq
-
 import rbtest
 from rbtest import check, check_eq, log, peer
-
-
-class CurveApiClient(rbtest.ApiClient):
-    """An ApiClient whose DEALER speaks CURVE with the given keys."""
-
-    def __init__(self, pb, endpoint, public, secret, server_key):
-        self.pb = pb
-        self.endpoint = endpoint
-        self.sock = zmq.Context.instance().socket(zmq.DEALER)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.curve_publickey = public
-        self.sock.curve_secretkey = secret
-        self.sock.curve_serverkey = server_key.encode()
-        self.sock.connect(endpoint)
-        self.next_id = 1
-        self.stash = {}
 
 
 def main(env):
@@ -52,7 +34,7 @@ def main(env):
 
     def client(name):
         public, secret = env.cert_keys(name)
-        return CurveApiClient(pb, endpoint, public, secret, a.public_key)
+        return rbtest.CurveApiClient(pb, endpoint, public, secret, a.public_key)
 
     ops = client("ops")
     a._api = ops
