@@ -9,8 +9,9 @@
 #include <sodium.h>
 
 #define S_FORMAT 1                  //  canonical record format
-#define S_FIXED 70                  //  bytes before the three strings
-#define S_MAX (S_FIXED + 3 + RB_NAME_MAX + RB_PSEUDONYM_LEN + RB_AUDIT_WHO_MAX)
+#define S_FIXED 38                  //  bytes before the five length-prefixed fields
+#define S_CASE_BYTES 32             //  a pseudonym's 64 hex characters as bytes
+#define S_MAX (S_FIXED + 5 + 16 + 16 + RB_NAME_MAX + S_CASE_BYTES + RB_AUDIT_WHO_MAX)
 #define S_HEAD_SIZE (8 + RB_AUDIT_HASH_SIZE)
 
 struct _rb_audit_t {
@@ -45,12 +46,20 @@ s_get_u32 (const uint8_t *p)
 }
 
 static uint8_t *
-s_put_str (uint8_t *p, const char *text, size_t max)
+s_put_field (uint8_t *p, const void *data, size_t size)
 {
-    size_t n = strnlen (text, max);
-    *p++ = (uint8_t) n;
-    memcpy (p, text, n);
-    return p + n;
+    *p++ = (uint8_t) size;
+    memcpy (p, data, size);
+    return p + size;
+}
+
+static bool
+s_zero (const uint8_t *bytes, size_t size)
+{
+    for (size_t i = 0; i < size; i++)
+        if (bytes [i])
+            return false;
+    return true;
 }
 
 //  The canonical bytes of rec into out (S_MAX bytes); returns their size.
@@ -66,25 +75,39 @@ s_encode (const rb_audit_rec_t *rec, uint8_t *out)
     p = s_put_u32 (p + 24, rec->event_kind);
     p = s_put_u32 (p, rec->code);
     p = s_put_u32 (p, rec->role);
-    memcpy (p, rec->event_id, 16);
-    memcpy (p + 16, rec->notification_id, 16);
-    p = s_put_str (p + 32, rec->peer, RB_NAME_MAX);
-    p = s_put_str (p, rec->case_pseudonym, RB_PSEUDONYM_LEN);
-    p = s_put_str (p, rec->who, RB_AUDIT_WHO_MAX);
+    p = s_put_field (p, rec->event_id, s_zero (rec->event_id, 16)? 0: 16);
+    p = s_put_field (p, rec->notification_id, s_zero (rec->notification_id, 16)? 0: 16);
+    p = s_put_field (p, rec->peer, strnlen (rec->peer, RB_NAME_MAX));
+    uint8_t bytes [S_CASE_BYTES];
+    size_t size = 0;
+    if (rb_wire_pseudonym_valid (rec->case_pseudonym))
+        sodium_hex2bin (bytes, sizeof bytes, rec->case_pseudonym, RB_PSEUDONYM_LEN, NULL, &size, NULL);
+    p = s_put_field (p, bytes, size);
+    p = s_put_field (p, rec->who, strnlen (rec->who, RB_AUDIT_WHO_MAX));
     return (size_t) (p - out);
 }
 
-//  One length-prefixed string of at most max bytes, without a NUL in it.
+//  The next length-prefixed field, of one of the sizes allowed (max, or
+//  exactly 0 or max when exact), into out; false when it does not fit.
 static bool
-s_get_str (const uint8_t **p, const uint8_t *end, char *out, size_t max)
+s_get_field (const uint8_t **p, const uint8_t *end, void *out, size_t max, bool exact)
 {
-    if (*p >= end || **p > max || end - (*p + 1) < **p)
+    if (*p >= end || **p > max || end - (*p + 1) < **p || (exact && **p && **p != max))
         return false;
-    size_t n = **p;
-    memcpy (out, *p + 1, n);
-    out [n] = '\0';
-    *p += 1 + n;
-    return strlen (out) == n;
+    memcpy (out, *p + 1, **p);
+    *p += 1 + **p;
+    return true;
+}
+
+//  A length-prefixed text without a NUL in it.
+static bool
+s_get_text (const uint8_t **p, const uint8_t *end, char *out, size_t max)
+{
+    size_t size = *p < end? **p: 0;
+    if (!s_get_field (p, end, out, max, false))
+        return false;
+    out [size] = '\0';
+    return strlen (out) == size;
 }
 
 //  Decode a stored value (canonical bytes || hash) into rec; false, with
@@ -94,7 +117,7 @@ s_decode (rb_val_t value, rb_audit_rec_t *rec, char *why, size_t size)
 {
     memset (rec, 0, sizeof *rec);
     const uint8_t *p = value.data;
-    if (value.size < S_FIXED + 3 + RB_AUDIT_HASH_SIZE) {
+    if (value.size < S_FIXED + 5 + RB_AUDIT_HASH_SIZE) {
         snprintf (why, size, "%zu bytes is too short for a record", value.size);
         return false;
     }
@@ -110,16 +133,20 @@ s_decode (rb_val_t value, rb_audit_rec_t *rec, char *why, size_t size)
     rec->event_kind = s_get_u32 (p + 26);
     rec->code = s_get_u32 (p + 30);
     rec->role = s_get_u32 (p + 34);
-    memcpy (rec->event_id, p + 38, 16);
-    memcpy (rec->notification_id, p + 54, 16);
     p += S_FIXED;
-    if (!s_get_str (&p, end, rec->peer, RB_NAME_MAX)
-    ||  !s_get_str (&p, end, rec->case_pseudonym, RB_PSEUDONYM_LEN)
-    ||  !s_get_str (&p, end, rec->who, RB_AUDIT_WHO_MAX)
-    ||  p != end) {
-        snprintf (why, size, "its names and lengths do not add up to its %zu bytes", value.size);
+    uint8_t bytes [S_CASE_BYTES];
+    bool ok = s_get_field (&p, end, rec->event_id, 16, true)
+           && s_get_field (&p, end, rec->notification_id, 16, true)
+           && s_get_text (&p, end, rec->peer, RB_NAME_MAX);
+    const uint8_t *at_case = p;
+    ok = ok && s_get_field (&p, end, bytes, S_CASE_BYTES, true)
+            && s_get_text (&p, end, rec->who, RB_AUDIT_WHO_MAX) && p == end;
+    if (!ok) {
+        snprintf (why, size, "its fields and lengths do not add up to its %zu bytes", value.size);
         return false;
     }
+    if (*at_case)
+        sodium_bin2hex (rec->case_pseudonym, sizeof rec->case_pseudonym, bytes, S_CASE_BYTES);
     memcpy (rec->hash, end, RB_AUDIT_HASH_SIZE);
     return true;
 }
@@ -206,8 +233,8 @@ rb_audit_append (rb_audit_t *self, rb_txn_t *txn, rb_audit_rec_t *rec)
     s_chain (self->pos.hash, value, size, rec->hash);
     memcpy (value + size, rec->hash, RB_AUDIT_HASH_SIZE);
     rb_u64_put (key, rec->seq);
-    rb_err_t rc = rb_txn_put (txn, self->table, (rb_val_t) { key, 8 },
-                              (rb_val_t) { value, size + RB_AUDIT_HASH_SIZE });
+    rb_err_t rc = rb_txn_append (txn, self->table, (rb_val_t) { key, 8 },
+                                 (rb_val_t) { value, size + RB_AUDIT_HASH_SIZE });
     if (!rc) {
         self->pos.seq = rec->seq;
         memcpy (self->pos.hash, rec->hash, RB_AUDIT_HASH_SIZE);

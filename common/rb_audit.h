@@ -23,9 +23,10 @@
  *      u8  format (1)          u8  kind            u64 seq
  *      i64 at_ms               u64 stream_seq      u32 event_kind
  *      u32 code                u32 role
- *      16  event_id (zero: none)      16  notification_id (zero: none)
- *      u8 n + n bytes peer (n <= 63)  u8 n + n bytes case (0 or 64)
- *      u8 n + n bytes who (n <= 64)
+ *      then five fields, each a u8 length n and n bytes:
+ *      event_id (0 or 16)      notification_id (0 or 16)
+ *      peer (n <= 63)          case (0, or 32: the 64 hex characters as bytes)
+ *      who (n <= 64)
  *
  *  Fixed widths and length prefixes make the bytes of two different
  *  records always differ, and decoding checks that the lengths add up to

@@ -200,6 +200,14 @@ rb_txn_put (rb_txn_t *txn, rb_table_t t, rb_val_t key, rb_val_t value)
 }
 
 rb_err_t
+rb_txn_append (rb_txn_t *txn, rb_table_t t, rb_val_t key, rb_val_t value)
+{
+    MDB_val k = { key.size, (void *) key.data }, v = { value.size, (void *) value.data };
+    int rc = mdb_put (txn->txn, t, &k, &v, MDB_APPEND);
+    return rc? s_fail (txn->store, rc, "append"): RB_OK;
+}
+
+rb_err_t
 rb_txn_del (rb_txn_t *txn, rb_table_t t, rb_val_t key)
 {
     MDB_val k = { key.size, (void *) key.data };

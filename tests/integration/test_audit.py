@@ -204,7 +204,8 @@ def check_tamper(env, pb, care):
     # The record's value is its canonical bytes then its hash; LMDB may keep
     # stale copies in free pages, so every copy is changed: byte 12 of the
     # record, inside its time.
-    size = 70 + 3 + len(victim.peer) + len(victim.case_pseudonym) + len(victim.who)
+    size = (38 + 5 + len(victim.event_id) + len(victim.notification_id) + len(victim.peer)
+            + (32 if victim.case_pseudonym else 0) + len(victim.who))
     at, changed = data.find(victim.hash), 0
     while at >= 0:
         data[at - size + 12] ^= 0x01

@@ -269,7 +269,7 @@ s_test_tamper (void)
     s_check_tampered (10, 30, RB_AUDIT_HASH_MISMATCH);         //  the last record's code
     s_check_tampered (10, 3, RB_AUDIT_BAD_ENCODING);           //  its seq: another record's
     s_check_tampered (6, 0, RB_AUDIT_BAD_ENCODING);            //  its format
-    s_check_tampered (6, 70, RB_AUDIT_BAD_ENCODING);           //  its first length prefix
+    s_check_tampered (6, 38, RB_AUDIT_BAD_ENCODING);           //  its first length prefix
     s_check_intact (10);
     //  A record put under another record's key.
     uint8_t other [512];
