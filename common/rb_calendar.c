@@ -119,6 +119,17 @@ rb_calendar_date_at (int64_t ms)
     return rb_calendar_date_valid (date)? date: 0;
 }
 
+int64_t
+rb_calendar_day_start_ms (int32_t date)
+{
+    if (!rb_calendar_date_valid (date))
+        return 0;
+    struct tm tm = { .tm_year = date / 10000 - 1900, .tm_mon = date / 100 % 100 - 1,
+                     .tm_mday = date % 100, .tm_isdst = -1 };
+    time_t t = mktime (&tm);
+    return t == (time_t) -1? 0: (int64_t) t * 1000;
+}
+
 // ---------------------------------------------------------------------------
 //  A school's calendar
 

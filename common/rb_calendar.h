@@ -69,6 +69,10 @@ int rb_calendar_weekday (int32_t date);
 //  falls outside the valid range.
 int32_t rb_calendar_date_at (int64_t ms);
 
+//  The instant date starts in the local time zone, in ms since the epoch:
+//  how a node turns a date into a timer's due time. 0 for an invalid date.
+int64_t rb_calendar_day_start_ms (int32_t date);
+
 // ---------------------------------------------------------------------------
 //  A school's calendar
 

@@ -127,18 +127,6 @@ s_today (rb_mun_plans_t *self)
     return rb_calendar_date_at (rb_node_now_ms (self->node));
 }
 
-//  The start of date in the local time zone, in ms; 0 for no date.
-static int64_t
-s_day_start_ms (int32_t date)
-{
-    if (!rb_calendar_date_valid (date))
-        return 0;
-    struct tm tm = { .tm_year = date / 10000 - 1900, .tm_mon = date / 100 % 100 - 1,
-                     .tm_mday = date % 100, .tm_isdst = -1 };
-    time_t t = mktime (&tm);
-    return t == (time_t) -1? 0: (int64_t) t * 1000;
-}
-
 void
 rb_mun_plans_timer_id (const char *pseudonym, uint32_t plan_id, char what, unsigned milestone,
                        char id [RB_TIMER_ID_MAX + 1])
@@ -201,14 +189,14 @@ s_timers_set (rb_mun_plans_t *self, rb_txn_t *txn, const char *pseudonym, const 
     rb_err_t rc = RB_OK;
     if (plan->review_stalled_due != review_due)
         rc = s_timer_set (self, txn, pseudonym, plan->id, 'v', 0,
-                          s_day_start_ms (rb_calendar_add_days (review_due, 1)), why);
+                          rb_calendar_day_start_ms (rb_calendar_add_days (review_due, 1)), why);
     for (size_t i = 0; !rc && i < plan->milestone_count; i++) {
         const rb_plan_milestone_t *m = &plan->milestones [i];
         if (m->completed_on || m->stalled)
             continue;
         rc = s_timer_set (self, txn, pseudonym, plan->id, 'm', m->number,
-                          s_day_start_ms (rb_calendar_add_days (m->date, 1)), why);
-        int64_t remind_ms = s_day_start_ms (rb_calendar_add_days (m->date, -self->reminder_days));
+                          rb_calendar_day_start_ms (rb_calendar_add_days (m->date, 1)), why);
+        int64_t remind_ms = rb_calendar_day_start_ms (rb_calendar_add_days (m->date, -self->reminder_days));
         if (!rc && self->reminder_days && remind_ms > now_ms)
             rc = s_timer_set (self, txn, pseudonym, plan->id, 'r', m->number, remind_ms, why);
     }

@@ -246,7 +246,7 @@ s_test_parse (void)
 static void
 s_test_date_at (void)
 {
-    rb_test_section ("an instant's date is the local date where the node runs");
+    rb_test_section ("an instant's date is the local date where the node runs, and back");
     //  2026-11-22 23:30 UTC is already the 23rd in Amsterdam (UTC+1), and
     //  2026-06-30 22:30 UTC is 1 July there (UTC+2, summer time).
     setenv ("TZ", "Europe/Amsterdam", 1);
@@ -259,6 +259,14 @@ s_test_date_at (void)
     CHECK_INT (rb_calendar_date_at (1782858600000LL), 20260630);
     CHECK_INT (rb_calendar_date_at (0), 0);                 //  1970: outside the range
     CHECK_INT (rb_calendar_date_at (946684800000LL), 20000101);
+    CHECK_INT (rb_calendar_day_start_ms (20000101), 946684800000LL);
+    CHECK_INT (rb_calendar_day_start_ms (20000230), 0);
+    setenv ("TZ", "Europe/Amsterdam", 1);
+    tzset ();
+    //  A day starts at local midnight: 23:00 UTC in winter, 22:00 in summer.
+    CHECK_INT (rb_calendar_day_start_ms (20261123), 1795388400000LL);
+    CHECK_INT (rb_calendar_day_start_ms (20260701), 1782856800000LL);
+    CHECK_INT (rb_calendar_date_at (rb_calendar_day_start_ms (20261123)), 20261123);
     unsetenv ("TZ");
     tzset ();
 }
