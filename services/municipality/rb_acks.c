@@ -153,8 +153,8 @@ rb_acks_destroy (rb_acks_t **self_p)
 rb_err_t
 rb_acks_policy_check (const rb_acks_policy_t *p, rb_refusal_t *refusal)
 {
-    if (p->scope != RB_ACKS_ACTION && p->scope != RB_ACKS_ALL)
-        return rb_refuse (refusal, RB_EINVALID, "scope", "scope must be action or all");
+    if (p->scope != RB_ACKS_NONE && p->scope != RB_ACKS_ACTION && p->scope != RB_ACKS_ALL)
+        return rb_refuse (refusal, RB_EINVALID, "scope", "scope must be none, action or all");
     if (p->remind_after_ms < S_MINUTE_MS || p->remind_after_ms > S_YEAR_MS)
         return rb_refuse (refusal, RB_EINVALID, "remind_after_ms",
                           "the time to a reminder must be from a minute to a year");
@@ -178,7 +178,7 @@ rb_acks_is_timer (const char *timer_id)
 static bool
 s_watched (const rb_acks_policy_t *policy, const Regiebus__Notification *copy)
 {
-    if (copy->reminder || copy->reminder_of.len)
+    if (policy->scope == RB_ACKS_NONE || copy->reminder || copy->reminder_of.len)
         return false;
     if (copy->subject == REGIEBUS__EVENT_KIND__ESCALATION && copy->escalation
     &&  copy->escalation->step == REGIEBUS__ESCALATION_STEP__ESCALATION_UNACKNOWLEDGED)

@@ -47,6 +47,7 @@ typedef struct _rb_acks_t rb_acks_t;
 
 //  Which copies are watched.
 typedef enum {
+    RB_ACKS_NONE = 0,                   //  none: acknowledgements are only recorded
     RB_ACKS_ACTION = 1,                 //  those that expect an action (not NO_ACTION)
     RB_ACKS_ALL = 2                     //  every copy
 } rb_acks_scope_t;
@@ -93,7 +94,7 @@ rb_acks_t *rb_acks_new_on (rb_table_t table, rb_timers_t *timers);
 //  Destroy and null the caller's pointer. Idempotent.
 void rb_acks_destroy (rb_acks_t **self_p);
 
-//  Check a policy: RB_EINVALID "scope", "remind_after_ms",
+//  Check a policy: RB_EINVALID "scope" (not one of the three), "remind_after_ms",
 //  "escalate_after_ms" (each from 1 minute to 365 days).
 rb_err_t rb_acks_policy_check (const rb_acks_policy_t *policy, rb_refusal_t *refusal);
 

@@ -11,8 +11,8 @@
  *  takes them back with a refused envelope or a batch applied again.
  */
 #include "rb_municipality.h"
-#include "rb_acks.h"
 #include "rb_calendar.h"
+#include "rb_ladder.h"
 #include "rb_log.h"
 #include "rb_mun_plans.h"
 #include "rb_mun_timers.h"
@@ -43,7 +43,7 @@ typedef struct {
     rb_mun_timers_t *dispatch;      //  fires the due ones by id prefix
     uint64_t reminder_days;         //  plan reminders, days before a milestone
     rb_mun_plans_t *plans;          //  the plans and their timers
-    rb_acks_t *acks;                //  the watch on acknowledgements
+    rb_ladder_t *ladder;            //  the escalation ladder and ack reminders
 } s_municipality_t;
 
 //  What one event or call did.
@@ -266,7 +266,10 @@ s_on_absence_signal (s_municipality_t *self, s_event_t *ev, const ProtobufCMessa
                                          ev->now_ms, ev->changes, RB_REGIE_CHANGES_MAX, &ev->n, why);
     if (!rc)
         rc = rb_route_changes (&ev->route, ev->changes, ev->n, why);
-    return rc? s_payload_field (why): rb_route_event (&ev->route, p, NULL, why);
+    if (rc)
+        return s_payload_field (why);
+    rc = rb_route_event (&ev->route, p, NULL, why);
+    return rc? rc: rb_ladder_on_absence (self->ladder, ev->txn, ev->envelope->case_pseudonym, p, why);
 }
 
 static rb_err_t
@@ -323,14 +326,9 @@ s_on_ack (s_municipality_t *self, s_event_t *ev, const ProtobufCMessage *payload
     if (p->acked_at_ms <= 0)
         return rb_refuse (why, RB_EINVALID, "payload.acked_at_ms", "payload.acked_at_ms must be > 0");
     rb_actor_t recipient = rb_regie_actor (p->recipient->node, (rb_role_t) p->recipient->role);
-    rb_ack_state_t before;
-    rb_err_t rc = rb_acks_acked (self->acks, ev->txn, e->case_pseudonym, p->notification_id.data,
-                                 &recipient, p->acked_at_ms, &before, why);
-    if (rc)
-        return *why->field? s_field_prefix (why, "payload."): rc;
-    if (before != RB_ACK_ACKED)
-        rb_node_count (self->node, "municipality_acks_received", 1);
-    return RB_OK;
+    rb_err_t rc = rb_ladder_acked (self->ladder, ev->txn, e->case_pseudonym, p->notification_id.data,
+                                   &recipient, p->acked_at_ms, why);
+    return rc && *why->field? s_field_prefix (why, "payload."): rc;
 }
 
 typedef rb_err_t (s_event_fn) (s_municipality_t *self, s_event_t *ev,
@@ -411,12 +409,8 @@ s_on_local_ack (rb_node_t *node, rb_txn_t *txn, const rb_notice_t *notice, void 
         return RB_OK;
     const ProtobufCBinaryData *id = n->reminder_of.len == 16? &n->reminder_of: &n->notification_id;
     rb_actor_t recipient = rb_regie_actor (n->recipient->node, (rb_role_t) n->recipient->role);
-    rb_ack_state_t before;
-    rb_err_t rc = rb_acks_acked (self->acks, txn, notice->case_pseudonym, id->data, &recipient,
-                                 notice->acked_at_ms, &before, why);
-    if (!rc && before != RB_ACK_ACKED)
-        rb_node_count (self->node, "municipality_acks_received", 1);
-    return rc;
+    return rb_ladder_acked (self->ladder, txn, notice->case_pseudonym, id->data, &recipient,
+                            notice->acked_at_ms, why);
 }
 
 
@@ -455,6 +449,9 @@ s_show_case (s_municipality_t *self, rb_call_t *call, rb_txn_t *txn,
         pointers [i] = &items [i];
     }
     Regiebus__ShowCaseReply result = REGIEBUS__SHOW_CASE_REPLY__INIT;
+    Regiebus__EscalationState ladder;
+    if (rb_ladder_state (self->ladder, txn, q->case_pseudonym, &ladder))
+        result.escalation = &ladder;
     result.case_pseudonym = q->case_pseudonym;
     result.opened_at_ms = record.opened_at_ms;
     result.holders = pointers;
@@ -573,9 +570,22 @@ s_timers_setup (s_municipality_t *self, rb_refusal_t *why)
                                     (int) self->reminder_days, why);
     if (!self->plans)
         return why->code;
+    self->ladder = rb_ladder_new (self->node, self->config, self->regie, &self->policy,
+                                  self->timers, why);
+    if (!self->ladder)
+        return why->code;
+    rb_mun_plans_on_stall (self->plans, rb_ladder_on_stall, self->ladder);
+    rb_route_watch (rb_ladder_sent, self->ladder);
     //  One line per kind of timer: its id prefix and who fires it.
-    return rb_mun_timers_on (self->dispatch, RB_MUN_PLANS_TIMER_PREFIX, rb_mun_plans_fire,
-                             self->plans, why);
+    rb_err_t rc = rb_mun_timers_on (self->dispatch, RB_MUN_PLANS_TIMER_PREFIX, rb_mun_plans_fire,
+                                    self->plans, why);
+    if (!rc)
+        rc = rb_mun_timers_on (self->dispatch, RB_LADDER_TIMER_PREFIX, rb_ladder_fire,
+                               self->ladder, why);
+    if (!rc)
+        rc = rb_mun_timers_on (self->dispatch, RB_ACKS_TIMER_PREFIX, rb_ladder_fire_ack,
+                               self->ladder, why);
+    return rc;
 }
 
 
@@ -612,10 +622,8 @@ s_read_config (s_municipality_t *self, const rb_config_t *config, rb_refusal_t *
         { "plan_reminder_days", RB_CONFIG_UINT, &self->reminder_days, 0, false,
           "2", 0, RB_MUN_PLANS_REMINDER_DAYS_MAX },     //  RB_MUN_PLANS_REMINDER_DAYS
     };
+    //  The policy section is the ladder's (rb_ladder reads it).
     rb_err_t rc = rb_config_section (config, "municipality", items, sizeof items / sizeof items [0], why);
-    //  The policy section takes no keys yet: anything there is a mistake.
-    if (!rc)
-        rc = rb_config_section (config, "policy", NULL, 0, why);
     if (!rc && rb_regie_policy_check (p, why))
         rc = s_config_field (why);
     if (!rc && !streq (p->duty_node, config->name) && !rb_config_peer (config, p->duty_node))
@@ -632,7 +640,7 @@ s_destroy (s_municipality_t **self_p)
         rb_mun_plans_destroy (&(*self_p)->plans);
         rb_mun_timers_destroy (&(*self_p)->dispatch);
         rb_timers_destroy (&(*self_p)->timers);
-        rb_acks_destroy (&(*self_p)->acks);
+        rb_ladder_destroy (&(*self_p)->ladder);
         rb_regie_destroy (&(*self_p)->regie);
         free (*self_p);
         *self_p = NULL;
@@ -648,16 +656,14 @@ rb_municipality_setup (rb_node_t *node, const rb_config_t *config, void **state_
         return rb_refuse (why, RB_EINTERNAL, NULL, "out of memory");
     self->node = node;
     self->config = config;
-    rb_table_t cases, holders, acks;
+    rb_table_t cases, holders;
     rb_err_t rc = s_read_config (self, config, why);
     if (!rc && (rb_node_table (node, RB_REGIE_TABLE_CASES, &cases)
-            ||  rb_node_table (node, RB_REGIE_TABLE_HOLDERS, &holders)
-            ||  rb_node_table (node, RB_ACKS_TABLE, &acks)))
+            ||  rb_node_table (node, RB_REGIE_TABLE_HOLDERS, &holders)))
         rc = rb_refuse (why, RB_ESTORE, "node/data_dir", "cannot open the regie register's tables");
     if (!rc) {
         self->regie = rb_regie_new_on (cases, holders);
-        self->acks = rb_acks_new_on (acks, NULL);
-        if (!self->regie || !self->acks)
+        if (!self->regie)
             rc = rb_refuse (why, RB_EINTERNAL, NULL, "out of memory");
     }
     if (!rc)

@@ -35,6 +35,12 @@ typedef struct {
 #define S_REPORT REGIEBUS__EVENT_KIND__PARENT_REPORT
 #define S_CHANGE REGIEBUS__EVENT_KIND__REGIE_CHANGE
 #define S_PLAN REGIEBUS__EVENT_KIND__PLAN_CHANGE
+#define S_ESC REGIEBUS__EVENT_KIND__ESCALATION
+#define S_ESC_NEEDED REGIEBUS__ESCALATION_STEP__ESCALATION_CASUSREGISSEUR_NEEDED
+#define S_ESC_NOBODY REGIEBUS__ESCALATION_STEP__ESCALATION_NO_CASUSREGISSEUR
+#define S_ESC_TEAM REGIEBUS__ESCALATION_STEP__ESCALATION_DOORBRAAKTEAM
+#define S_ESC_HOME REGIEBUS__ESCALATION_STEP__ESCALATION_THUISZITTER
+#define S_ESC_UNACKED REGIEBUS__ESCALATION_STEP__ESCALATION_UNACKNOWLEDGED
 #define S_CONTACT_PARENTS REGIEBUS__EXPECTED_ACTION__CONTACT_PARENTS
 #define S_CONTACT_SCHOOL REGIEBUS__EXPECTED_ACTION__CONTACT_SCHOOL
 #define S_ASSESS REGIEBUS__EXPECTED_ACTION__ASSESS_CASE
@@ -52,6 +58,16 @@ static const s_rule_t s_rules [] = {
     { S_CHANGE, S_JOINED, RB_ROLE_LEERPLICHT, S_ASSESS, 5 },
     { S_CHANGE, S_JOINED, RB_ROLE_CASUSREGISSEUR, S_ASSESS, 5 },
     { S_PLAN, REGIEBUS__PLAN_CHANGE_KIND__PLAN_STALLED, RB_ROLE_UNSPECIFIED, S_ASSESS, 2 },
+    { S_ESC, S_ESC_NEEDED, RB_ROLE_DUTY_DESK, S_ASSESS, 2 },
+    { S_ESC, S_ESC_NEEDED, RB_ROLE_CASUSREGISSEUR, S_ASSESS, 5 },
+    { S_ESC, S_ESC_NOBODY, RB_ROLE_DUTY_DESK, S_ASSESS, 1 },
+    { S_ESC, S_ESC_TEAM, RB_ROLE_DOORBRAAKTEAM, S_ASSESS, 5 },
+    { S_ESC, S_ESC_TEAM, RB_ROLE_CASUSREGISSEUR, S_ASSESS, 5 },
+    { S_ESC, S_ESC_HOME, RB_ROLE_LEERPLICHT, S_ASSESS, 5 },
+    { S_ESC, S_ESC_HOME, RB_ROLE_CASUSREGISSEUR, S_ASSESS, 5 },
+    { S_ESC, S_ESC_HOME, RB_ROLE_DOORBRAAKTEAM, S_ASSESS, 5 },
+    { S_ESC, S_ESC_UNACKED, RB_ROLE_CASUSREGISSEUR, S_ASSESS, 1 },
+    { S_ESC, S_ESC_UNACKED, RB_ROLE_DUTY_DESK, S_ASSESS, 1 },
 };
 
 //  In a PLAN_CHANGE rule RB_ROLE_UNSPECIFIED stands for the plan's owner,
@@ -130,6 +146,8 @@ s_what (const rb_notify_cause_t *cause, const rb_actor_t *recipient)
         return (int) cause->parent_report->report;
     if (cause->subject == S_PLAN)
         return (int) cause->plan_change->change;
+    if (cause->subject == S_ESC)
+        return (int) cause->escalation->step;
     const rb_regie_change_t *change = cause->change;
     bool is_joiner = change->joined && change->actor.role == recipient->role
                   && strcmp (change->actor.node, recipient->node) == 0;
@@ -171,10 +189,12 @@ static rb_err_t
 s_check_cause (const rb_notify_cause_t *cause, rb_refusal_t *refusal)
 {
     if (cause->subject != S_ABSENCE && cause->subject != S_REPORT && cause->subject != S_CHANGE
-    &&  cause->subject != S_PLAN)
+    &&  cause->subject != S_PLAN && cause->subject != S_ESC)
         return rb_refuse (refusal, RB_EINVALID, "subject",
-                          "subject %d is not ABSENCE_SIGNAL, PARENT_REPORT, REGIE_CHANGE or PLAN_CHANGE",
-                          cause->subject);
+                          "subject %d is not ABSENCE_SIGNAL, PARENT_REPORT, REGIE_CHANGE, PLAN_CHANGE "
+                          "or ESCALATION", cause->subject);
+    if (cause->subject == S_ESC && !cause->escalation)
+        return rb_refuse (refusal, RB_EMISSING, "escalation", "an escalation notification needs the step");
     if (cause->subject == S_ABSENCE && !cause->absence)
         return rb_refuse (refusal, RB_EMISSING, "absence", "an absence notification needs the signal");
     if (cause->subject == S_REPORT && !cause->parent_report)
@@ -254,6 +274,9 @@ s_copy_set (rb_notify_t *self, const rb_notify_cause_t *cause, size_t i)
     else
     if (cause->subject == S_PLAN)
         n->plan_change = (Regiebus__PlanChange *) cause->plan_change;
+    else
+    if (cause->subject == S_ESC)
+        n->escalation = (Regiebus__Escalation *) cause->escalation;
     else
         n->regie_change = &self->change;
     n->recipient = &self->actors [i];

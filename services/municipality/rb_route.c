@@ -10,6 +10,17 @@
 #include "kinds.pb-c.h"
 #include <czmq.h>
 
+//  The acknowledgement watch every route tells (rb_route_watch).
+static rb_route_sent_fn *s_watch_fn;
+static void *s_watch_arg;
+
+void
+rb_route_watch (rb_route_sent_fn *fn, void *arg)
+{
+    s_watch_fn = fn;
+    s_watch_arg = arg;
+}
+
 //  True when node can be reached: this node, or a configured peer.
 static bool
 s_reachable (rb_route_t *self, const char *node)
@@ -39,7 +50,7 @@ s_recipients (rb_route_t *self, const rb_actor_t *leaver, rb_actor_t *out, size_
 
 //  One copy to its actor's node: a local notice, or an envelope to a peer.
 static rb_err_t
-s_deliver (rb_route_t *self, const Regiebus__Notification *n, rb_refusal_t *why)
+s_send (rb_route_t *self, const Regiebus__Notification *n, rb_refusal_t *why)
 {
     const char *node = n->recipient->node;
     if (streq (node, rb_node_name (self->node)))
@@ -63,6 +74,16 @@ s_deliver (rb_route_t *self, const Regiebus__Notification *n, rb_refusal_t *why)
     };
     rb_err_t rc = rb_node_emit (self->node, self->txn, &emit, NULL, why);
     free (payload);
+    return rc;
+}
+
+//  One copy delivered, and the watch told.
+static rb_err_t
+s_deliver (rb_route_t *self, const Regiebus__Notification *n, rb_refusal_t *why)
+{
+    rb_err_t rc = s_send (self, n, why);
+    if (!rc && self->sent_fn)
+        rc = self->sent_fn (self->sent_arg, self->txn, self->case_pseudonym, n, why);
     return rc;
 }
 
@@ -102,7 +123,8 @@ rb_route_start (rb_node_t *node, const rb_config_t *config, rb_regie_t *regie, r
     return (rb_route_t) {
         .node = node, .config = config, .regie = regie, .txn = txn,
         .case_pseudonym = pseudonym, .event_id = event_id, .occurred_at_ms = occurred_at_ms,
-        .from_node = from_node, .today = rb_calendar_date_at (rb_node_now_ms (node))
+        .from_node = from_node, .today = rb_calendar_date_at (rb_node_now_ms (node)),
+        .sent_fn = s_watch_fn, .sent_arg = s_watch_arg
     };
 }
 
@@ -157,5 +179,36 @@ rb_route_plan (rb_route_t *self, const Regiebus__PlanChange *change, const rb_ac
         rc = s_recipients (self, NULL, recipients, &count, why);
     if (!rc)
         rc = s_notify (self, &cause, recipients, count, why);
+    return rc;
+}
+
+rb_err_t
+rb_route_escalation (rb_route_t *self, const Regiebus__Escalation *escalation, bool holders,
+                     const rb_actor_t *extra, size_t count, rb_refusal_t *why)
+{
+    rb_actor_t recipients [RB_NOTIFY_RECIPIENTS_MAX];
+    size_t n = 0;
+    rb_notify_cause_t cause = { .subject = REGIEBUS__EVENT_KIND__ESCALATION,
+                                .escalation = escalation };
+    rb_err_t rc = holders? s_recipients (self, NULL, recipients, &n, why): RB_OK;
+    for (size_t i = 0; !rc && i < count; i++) {
+        size_t j = 0;
+        while (j < n && !(recipients [j].role == extra [i].role
+                      &&  streq (recipients [j].node, extra [i].node)))
+            j++;
+        if (j == n && n < RB_NOTIFY_RECIPIENTS_MAX)
+            recipients [n++] = extra [i];
+    }
+    if (!rc)
+        rc = s_notify (self, &cause, recipients, n, why);
+    return rc;
+}
+
+rb_err_t
+rb_route_copy (rb_route_t *self, const Regiebus__Notification *copy, rb_refusal_t *why)
+{
+    rb_err_t rc = s_send (self, copy, why);
+    if (!rc)
+        self->sent++;
     return rc;
 }

@@ -27,6 +27,11 @@
 #include "rb_notify.h"
 #include "rb_regie.h"
 
+//  Told of every copy delivered (for the acknowledgement watch), in the
+//  copy's transaction; a refusal refuses the routing.
+typedef rb_err_t (rb_route_sent_fn) (void *arg, rb_txn_t *txn, const char *case_pseudonym,
+                                     const Regiebus__Notification *copy, rb_refusal_t *why);
+
 //  One event being routed: what the municipality's handler or call sets
 //  up before it applies the event, and what routing counts.
 typedef struct {
@@ -42,7 +47,13 @@ typedef struct {
     uint32_t index;                 //  the next notification's index in this event
     uint64_t sent;                  //  copies sent (emitted or stored locally)
     uint64_t changes;               //  register changes notified
+    rb_route_sent_fn *sent_fn;      //  told of each copy delivered, NULL none
+    void *sent_arg;                 //  its argument
 } rb_route_t;
+
+//  The sent_fn every route rb_route_start makes gets: the daemon sets it
+//  once at setup (one node per process, so one daemon per process).
+void rb_route_watch (rb_route_sent_fn *fn, void *arg);
 
 //  The fan-out of an event (or a call, or a timer) on case pseudonym,
 //  caused by event_id (16 bytes), started at from_node, in txn.
@@ -63,5 +74,16 @@ rb_err_t rb_route_event (rb_route_t *self, const Regiebus__AbsenceSignal *absenc
 //  actor (a reminder to the owner, a refusal to the actor that asked).
 rb_err_t rb_route_plan (rb_route_t *self, const Regiebus__PlanChange *change,
                         const rb_actor_t *only, rb_refusal_t *why);
+
+//  Notify a step of the escalation ladder (ESCALATION): to every holder
+//  when holders, and to each of extra (count of them) not among them (the
+//  duty desk, a casusregisseur told of an unacknowledged notification).
+rb_err_t rb_route_escalation (rb_route_t *self, const Regiebus__Escalation *escalation,
+                              bool holders, const rb_actor_t *extra, size_t count,
+                              rb_refusal_t *why);
+
+//  Deliver one copy made elsewhere (a reminder) to its recipient's node,
+//  as every copy is delivered, but not watched again.
+rb_err_t rb_route_copy (rb_route_t *self, const Regiebus__Notification *copy, rb_refusal_t *why);
 
 #endif

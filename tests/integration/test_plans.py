@@ -187,7 +187,10 @@ def refusals(p, d0):
 
 def main(env):
     pb = env.pb
-    r = Region(env, node__clock="test", municipality__plan_reminder_days=2)
+    #  The plans alone: no acknowledgement reminders, no early escalation
+    #  (test_escalation has those).
+    r = Region(env, node__clock="test", municipality__plan_reminder_days=2,
+               policy__ack_scope="none", policy__early_stalls=0)
     r.start()
     p = Plans(r)
     open_case(r)

@@ -191,7 +191,7 @@ s_test_refusals (void)
     Regiebus__Actor a;
     CHECK_INT (rb_txn_begin (s_store, true, &txn), RB_OK);
     rb_acks_policy_t bad = s_policy;
-    bad.scope = 0;
+    bad.scope = 3;
     CHECK_INT (rb_acks_policy_check (&bad, &r), RB_EINVALID);
     CHECK_REFUSAL (&r, RB_EINVALID, "scope");
     bad = s_policy;
