@@ -263,12 +263,15 @@ s_relink (rb_node_t *self, s_plan_t *plan, s_report_t *report, rb_refusal_t *why
         const rb_peer_config_t *was = rb_config_peer (self->config, peer->name);
         rb_link_t *link = rb_node_link (self, peer->name, NULL);
         bool changed = link && was && s_peer_changed (was, peer);
+        //  A role is read from the config where it is checked: it needs
+        //  no new connection, only to be reported.
+        bool role_changed = link && was && !streq (was->role, peer->role);
         if (!link && s_link_added (self, peer, cert, why) == RB_OK)
             s_report (report, S_ADDED, peer->name);
         else
         if (changed || (link && plan->own_key_changed))
             rb_link_configure (link, peer, cert);
-        if (changed)
+        if (changed || role_changed)
             s_report (report, S_CHANGED, peer->name);
         if (changed && peer->revoked)
             rb_log_warn ("msg=\"peer revoked: no key of it gets in, its queue waits\" peer=%s queued=%llu",

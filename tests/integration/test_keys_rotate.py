@@ -17,7 +17,7 @@ Every event arrives exactly once, in order, both ways. Then:
     node keeps running on its config: a malformed key (INVALID_FIELD
     peer/b/public_key), node/bind changed (FAILED_PRECONDITION), the same
     on SIGHUP (counted reloads_refused, logged);
-  - a peer added by reload connects; removed, its link stops and
+  - a peer added by reload connects; its role changes live; removed, its link stops and
     submissions to it are refused, its queue stays on disk; added again,
     the queue flows on, exactly once;
   - link/window is a restart-only key: refused by reload, then taken by
@@ -225,6 +225,13 @@ def add_and_remove(env, a):
     check(all(r.code == 0 for r in replies), "submit to c")
     rbtest.wait_delivered(a, c, 50, timeout=30)
     log("c added by reload: 50 events delivered")
+    for role in ("care", c.plays):
+        a.peers["c"] = (c.bind, c.public_key, role)
+        a.write_config()
+        reply = reload(a)
+        check(reply.code == 0 and list(reply.reload.changed) == ["c"] and not reply.reload.connections_dropped,
+              "c's role set to %s: %s %s" % (role, reply.message, reply.reload))
+    log("c's role changed by reload and back: reported, no connection dropped")
 
     c.kill()
     a.api.submit_pipelined(rbtest.batches_of(a.api, "c", 30, 30, start=50))
