@@ -390,6 +390,36 @@ rb_cli_parent_report (rb_cli_t *cli)
 // ---------------------------------------------------------------------------
 //  Municipality
 
+//  Where the case stands on the escalation ladder, in words.
+static void
+s_ladder_text (const Regiebus__EscalationState *e)
+{
+    static const char *levels [] = { "none", "1, a casusregisseur must be assigned",
+                                     "2, the doorbraakteam is on the case", "3, thuiszitter" };
+    char started [16], since [16], closed [16], next [16];
+    if (!e)
+        return;
+    rb_cli_date_text (e->episode_started, started, sizeof started);
+    rb_cli_date_text (e->level_since, since, sizeof since);
+    rb_cli_date_text (e->episode_closed_on, closed, sizeof closed);
+    rb_cli_date_text (e->next_step_on, next, sizeof next);
+    printf ("  escalation level %s", levels [e->level < 4? e->level: 0]);
+    if (e->level)
+        printf (" (since %s)", since);
+    printf ("\n");
+    if (e->episode_started)
+        printf ("  absent since %s%s%s\n", started, e->episode_open? ", still absent": ", present again on ",
+                e->episode_open? "": closed);
+    if (e->thuiszitter)
+        rb_cli_date_text (e->thuiszitter_since, since, sizeof since),
+        printf ("  THUISZITTER since %s\n", since);
+    if (e->reminders)
+        printf ("  reminded %u time%s that no casusregisseur holds the case\n", e->reminders,
+                e->reminders == 1? "": "s");
+    if (e->next_step_on)
+        printf ("  the ladder looks again on %s\n", next);
+}
+
 static int
 s_case_text (const Regiebus__ApiReply *reply, void *arg)
 {
@@ -408,6 +438,7 @@ s_case_text (const Regiebus__ApiReply *reply, void *arg)
                 h->actor? h->actor->node: "?", rb_cli_time_text (h->since_ms, since, sizeof since),
                 h->reason, *h->contact? h->contact: "-");
     }
+    s_ladder_text (c->escalation);
     return RB_CLI_EXIT_OK;
 }
 

@@ -177,9 +177,48 @@ s_plan_change (const Regiebus__PlanChange *c, char *out, size_t size)
     }
 }
 
+//  A step of the escalation ladder, or a notification nobody acknowledged.
+static void
+s_escalation (const Regiebus__Escalation *e, char *out, size_t size)
+{
+    char started [16], sent [16], early [64] = "", who [160];
+    rb_cli_date_text (e->episode_started, started, sizeof started);
+    rb_cli_date_text (e->sent_on, sent, sizeof sent);
+    if (e->plan_id)
+        snprintf (early, sizeof early, ", early: plan %u stalled (%u stalls)", e->plan_id, e->plan_stalls);
+    switch (e->step) {
+        case REGIEBUS__ESCALATION_STEP__ESCALATION_CASUSREGISSEUR_NEEDED:
+            snprintf (out, size, "Escalation level 1: absent %u weeks (since %s)%s: a casusregisseur "
+                      "must be assigned", e->weeks_absent, started, early);
+            break;
+        case REGIEBUS__ESCALATION_STEP__ESCALATION_NO_CASUSREGISSEUR:
+            snprintf (out, size, "Reminder %u: still no casusregisseur on the case (level %u, absent %u weeks)",
+                      e->reminder, e->level, e->weeks_absent);
+            break;
+        case REGIEBUS__ESCALATION_STEP__ESCALATION_DOORBRAAKTEAM:
+            snprintf (out, size, "Escalation level 2: absent %u weeks (since %s) without a fitting plan%s: "
+                      "the doorbraakteam joins the case", e->weeks_absent, started, early);
+            break;
+        case REGIEBUS__ESCALATION_STEP__ESCALATION_THUISZITTER:
+            snprintf (out, size, "Escalation level 3: absent %u weeks (since %s): registered as thuiszitter",
+                      e->weeks_absent, started);
+            break;
+        case REGIEBUS__ESCALATION_STEP__ESCALATION_UNACKNOWLEDGED:
+            s_actor (e->unacknowledged_by, who, sizeof who);
+            snprintf (out, size, "Not acknowledged, also not after a reminder: the %s notification of %s "
+                      "to %s", rb_cli_enum_name (&regiebus__event_kind__descriptor, e->about), sent, who);
+            break;
+        default:
+            snprintf (out, size, "Escalation step %d (level %u)", (int) e->step, e->level);
+    }
+}
+
 static void
 s_what (const Regiebus__Notification *n, char *out, size_t size)
 {
+    if (n->subject == REGIEBUS__EVENT_KIND__ESCALATION && n->escalation)
+        s_escalation (n->escalation, out, size);
+    else
     if (n->subject == REGIEBUS__EVENT_KIND__ABSENCE_SIGNAL && n->absence)
         s_absence (n->absence, out, size);
     else
@@ -282,6 +321,12 @@ s_item (const Regiebus__NotificationItem *item)
     if (!n) {
         printf ("    (the node sent no details)\n\n");
         return;
+    }
+    if (n->reminder) {
+        printf ("    REMINDER %u: not acknowledged yet (notification ", n->reminder);
+        for (size_t i = 0; i < n->reminder_of.len && i < 6; i++)
+            printf ("%02x", n->reminder_of.data [i]);
+        printf ("...)\n");
     }
     s_what (n, line, sizeof line);
     printf ("    %s\n", line);

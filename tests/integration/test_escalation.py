@@ -163,6 +163,9 @@ def acks(l):
     check_eq(len([i for i in l.notices("school-a") if i.notification.notification_id == original]), 1,
              "the original stays at school-a, once")
     check_eq(reminders("portal-a"), [], "no reminder for the parent who acknowledged")
+    out = l.bare["school-a"].cli("notifications", "--new").stdout
+    check("REMINDER 1: not acknowledged yet (notification %s..." % original[:6].hex() in out,
+          "regiebus notifications shows the reminder in words: %r" % out[-600:])
     log("a day later school-a is reminded (reminder 1 of the same notification); the parent is not")
 
     l.advance_hours(25, "another day: the reminder is not acknowledged either")
@@ -176,6 +179,9 @@ def acks(l):
     before = l.counter("acks_received")
     l.call(l.mun, "ack at mun-a", ack_notification=pb.AckNotificationRequest(seq=seq, by="duty.officer"))
     check_eq(l.counter("acks_received"), before + 1, "the duty desk's own ack recorded")
+    out = l.mun.cli("notifications").stdout
+    check("Not acknowledged, also not after a reminder: the ABSENCE_SIGNAL notification of" in out
+          and "to school mentor (school-a, SCHOOL_MENTOR)" in out, "the escalation in words: %r" % out[-800:])
     log("another day: the duty desk (no casusregisseur yet) is told school-a did not acknowledge")
     return today
 
@@ -195,6 +201,9 @@ def ladder(l, started):
     show = l.show()
     check_eq((show.escalation.level, show.escalation.level_since, show.escalation.episode_open),
              (1, ymd(l.today()), True), "show_case at level 1")
+    out = l.bare["care-a"].cli("notifications").stdout
+    check("Escalation level 1: absent 4 weeks (since" in out and "a casusregisseur must be assigned" in out,
+          "level 1 in words at care-a: %r" % out[-600:])
     log("4 weeks: every holder and the duty desk: a casusregisseur must be assigned")
 
     l.advance(7, "a week without a casusregisseur")
@@ -231,6 +240,8 @@ def ladder(l, started):
     show = l.show().escalation
     check_eq((show.level, show.thuiszitter, show.thuiszitter_since, show.next_step_on),
              (3, True, ymd(l.today()), 0), "show_case: thuiszitter")
+    out = l.mun.cli("case", l.case).stdout
+    check("escalation level 3, thuiszitter" in out and "THUISZITTER since" in out, "regiebus case: %r" % out)
     log("12 weeks, mun-a SIGKILLed around it twice: thuiszitter once per recipient, on the case")
 
     l.send("school-a", pb.ABSENCE_SIGNAL, pb.AbsenceSignal(
