@@ -32,7 +32,7 @@
 #define S_CODE_MAX 9999
 
 //  How often the due timers are looked at (node thread, monotonic clock).
-#define S_TICK_MS 500
+#define S_TICK_MS 100
 
 typedef struct {
     rb_node_t *node;                //  the node it runs on

@@ -528,7 +528,7 @@ s_print (const bench_opts_t *o, const s_results_t *r, const char *dir)
     if (o->run_plans && r->plans.ran) {
         const bench_plans_t *p = &r->plans;
         char a [32], b [32], c [32], d [32], e [32];
-        printf ("plans: %s cases, holders, plans and %s timers written in %.1f s (%s cases/s, 1,000 per"
+        printf ("plans: %s cases, holders, plans and %s timers written in %.1f s (%s cases/s, 10,000 per"
                 " commit), store %.0f MB; %s stalls fired and %s notifications made in %.2f s"
                 " (%.0f stalls/s); municipality CPU %.1f µs per stall (its whole run after the restart)\n",
                 s_num (a, sizeof a, (double) p->plans), s_num (b, sizeof b, 2.0 * (double) p->plans),
