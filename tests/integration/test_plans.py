@@ -23,7 +23,8 @@ mun-a's staff join it as CASUSREGISSEUR. Checks:
   - revise, review and close by call, each notified; a closed plan's timers
     are gone (nothing more fires);
   - every bad input of issue 4 part 7 and more, refused at the call with
-    code and field, counted, nothing emitted, the plan unchanged.
+    code and field, counted, nothing emitted, the plan unchanged;
+  - municipality/plan_reminder_days out of range: exit 2 naming the key.
 """
 
 import datetime
@@ -291,6 +292,13 @@ def main(env):
     check_eq((p.counter("plan_stalls"), p.counter("plan_reminders"), p.counter("timers_dropped")), (1, 0, 0),
              "stalls, reminders and dropped timers since the last restart")
     log("revised, reviewed and closed, each told to every holder; a closed plan fires nothing")
+
+    # -- The reminder days are checked at start ---------------------------------------------
+    r.mun.stop()
+    for value in ("61", "-1", "two"):
+        rbtest.check_config_refused(env, r.mun, ["--set", "municipality/plan_reminder_days=" + value],
+                                    "municipality/plan_reminder_days")
+    log("municipality/plan_reminder_days out of 0-60 or not a number: exit 2 naming the key")
 
 
 if __name__ == "__main__":
