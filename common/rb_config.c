@@ -45,6 +45,8 @@ static const s_key_t s_schema [] = {
     UINT ("limits", "max_frame_bytes", max_frame_bytes, "4194304", 16384, 268435456),
     UINT ("limits", "max_batch_events", max_batch_events, "10000", 1, 1000000),
     UINT ("limits", "max_payload_bytes", max_payload_bytes, "65536", 0, 16777216),
+    UINT ("limits", "peer_rate", peer_rate, "50000", 0, 100000000),
+    UINT ("limits", "peer_burst", peer_burst, "100000", 1, 100000000),
     UINT ("link", "window", window, "8192", 1, 1000000),
     UINT ("link", "batch_events", batch_events, "512", 1, 100000),
     UINT ("link", "heartbeat_ms", heartbeat_ms, "500", 10, 3600000),

@@ -54,6 +54,8 @@ typedef struct {
     uint64_t max_frame_bytes;       //  largest frame accepted on any socket
     uint64_t max_batch_events;      //  most events in one submit or batch
     uint64_t max_payload_bytes;     //  largest event payload
+    uint64_t peer_rate;             //  new envelopes a second one peer may send us; 0: no limit
+    uint64_t peer_burst;            //  how many of them at once
     //  link
     uint64_t window;                //  most unacknowledged envelopes per link
     uint64_t batch_events;          //  most envelopes in one Batch frame

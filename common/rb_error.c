@@ -7,6 +7,7 @@
 
 //  The codes are the wire's codes; keep them in step.
 _Static_assert ((int) RB_EEXISTS == (int) REGIEBUS__ERROR_CODE__ALREADY_EXISTS, "error codes drifted from proto");
+_Static_assert ((int) RB_ERATELIMITED == (int) REGIEBUS__ERROR_CODE__RATE_LIMITED, "error codes drifted from proto");
 _Static_assert ((int) RB_EINTERNAL == (int) REGIEBUS__ERROR_CODE__INTERNAL, "error codes drifted from proto");
 _Static_assert ((int) RB_ESEQUENCE == (int) REGIEBUS__ERROR_CODE__OUT_OF_SEQUENCE, "error codes drifted from proto");
 
@@ -31,6 +32,7 @@ static const struct {
     { "out_of_sequence",      "sequence gap" },
     { "internal",             "internal error" },
     { "already_exists",       "already exists with other content" },
+    { "rate_limited",         "over the peer's rate limit" },
 };
 
 const char *

@@ -33,7 +33,8 @@ typedef enum {
     RB_ESEQUENCE = 14,
     RB_EINTERNAL = 15,
     RB_EEXISTS = 16,
-    RB_ERR_COUNT = 17
+    RB_ERATELIMITED = 17,
+    RB_ERR_COUNT = 18
 } rb_err_t;
 
 //  A refusal: the code, the field at fault and a human-readable message.

@@ -22,6 +22,7 @@
 #include "rb_link.h"
 #include "rb_clock.h"
 #include "rb_log.h"
+#include "rb_rate.h"
 
 struct _rb_link_t {
     char name [RB_NAME_MAX + 1];    //  peer node name
@@ -47,6 +48,8 @@ struct _rb_link_t {
     bool ack_due;                   //  inbound: send an Ack after commit
     bool inbound_gap;               //  inbound: that Ack reports a gap
     int64_t ping_echo;              //  inbound: ping to echo, 0 none
+    rb_rate_t rate;                 //  inbound: what the peer may send us
+    int64_t paused_until;           //  the peer said we are over its rate: send nothing before
 };
 
 //  The key the link connects with: the peer's key, or during its rotation
@@ -115,6 +118,7 @@ rb_link_new (const rb_peer_config_t *peer, const rb_config_t *config, zcert_t *c
     s_take_peer (self, peer, cert);
     self->outbox = outbox;
     self->config = config;
+    rb_rate_init (&self->rate, config->peer_rate, config->peer_burst, rb_clock_mono_ms ());
     if (s_connect (self))
         rb_link_destroy (&self);
     return self;
@@ -184,12 +188,31 @@ s_rewind (rb_link_t *self, uint64_t to, const char *why, int64_t now_ms)
     self->progress_at = now_ms;
 }
 
+//  The peer applied nothing from seq on: we are over the rate it takes
+//  from us. Send from there again, after a heartbeat's pause. Refusals of
+//  batches that were in flight behind the first say the same or more, and
+//  never move sending forward.
+static void
+s_slow_down (rb_link_t *self, uint64_t seq, int64_t now_ms)
+{
+    if (seq == 0 || seq - 1 >= self->stats.sent)
+        return;
+    rb_log_debug ("msg=\"peer over its rate for us\" peer=%s resend_from=%llu", self->name,
+                  (unsigned long long) seq);
+    s_rewind (self, seq - 1 > self->stats.acked? seq - 1: self->stats.acked, "rate_limited", now_ms);
+    self->paused_until = now_ms + (int64_t) self->config->heartbeat_ms;
+}
+
 void
 rb_link_on_frame (rb_link_t *self, const Regiebus__LinkFrame *frame, int64_t now_ms)
 {
     if (frame->body_case == REGIEBUS__LINK_FRAME__BODY_REFUSAL) {
         Regiebus__Refusal *r = frame->refusal;
         self->stats.refusals++;
+        if ((rb_err_t) r->code == RB_ERATELIMITED) {
+            s_slow_down (self, r->seq, now_ms);
+            return;
+        }
         rb_log_warn ("msg=\"peer refused\" peer=%s code=%s field=\"%s\" seq=%llu detail=\"%s\"",
                      self->name, rb_errname ((rb_err_t) r->code), r->field,
                      (unsigned long long) r->seq, r->message);
@@ -333,6 +356,8 @@ void
 rb_link_pump (rb_link_t *self, rb_txn_t *txn)
 {
     rb_link_stats_t *s = &self->stats;
+    if (self->paused_until && rb_clock_mono_ms () < self->paused_until)
+        return;
     while (s->up && s->sent < s->assigned && s->sent - s->acked < self->config->window) {
         uint64_t credit = self->config->window - (s->sent - s->acked);
         size_t max = credit < self->config->batch_events? (size_t) credit: (size_t) self->config->batch_events;
@@ -354,6 +379,12 @@ rb_link_pump (rb_link_t *self, rb_txn_t *txn)
         s->sent += count;
         s->batches++;
     }
+}
+
+uint64_t
+rb_link_admit (rb_link_t *self, uint64_t want, int64_t now_ms)
+{
+    return rb_rate_take (&self->rate, want, now_ms);
 }
 
 void

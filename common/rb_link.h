@@ -101,6 +101,10 @@ void rb_link_tick (rb_link_t *self, int64_t now_ms);
 //  Send what the window allows, reading batches inside txn (read-only ok).
 void rb_link_pump (rb_link_t *self, rb_txn_t *txn);
 
+//  Inbound: of want envelopes new to this node, how many the peer's rate
+//  (limits/peer_rate, in bursts of limits/peer_burst) lets it apply now.
+uint64_t rb_link_admit (rb_link_t *self, uint64_t want, int64_t now_ms);
+
 //  Inbound side: remember the peer's routing id, and that an Ack is due.
 void rb_link_inbound (rb_link_t *self, zframe_t *routing_id);
 void rb_link_inbound_result (rb_link_t *self, uint64_t committed, bool gap);

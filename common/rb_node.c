@@ -653,6 +653,19 @@ s_drop_refusals (zlist_t *refusals)
         s_refusal_out_destroy (&out);
 }
 
+//  Tell the sender why seq was not applied, once the commit that the
+//  refusal describes holds.
+static void
+s_refuse_after_commit (rb_node_t *self, rb_link_t *link, const rb_refusal_t *why, uint64_t seq)
+{
+    s_refusal_out_t *out = calloc (1, sizeof *out);
+    if (out) {
+        out->link = link;
+        out->frame = s_refusal_frame (why, seq);
+        zlist_append (self->refusals, out);
+    }
+}
+
 //  An envelope in a batch was dead-lettered: tell the sender after commit.
 static void
 s_on_envelope_refused (uint64_t seq, const rb_refusal_t *why, void *arg)
@@ -663,12 +676,7 @@ s_on_envelope_refused (uint64_t seq, const rb_refusal_t *why, void *arg)
     rb_log_warn ("msg=\"dead letter\" peer=%s seq=%llu code=%s field=\"%s\" detail=\"%s\"",
                  rb_link_name (ctx->node->links [ctx->link]), (unsigned long long) seq,
                  rb_errname (why->code), why->field, why->message);
-    s_refusal_out_t *out = calloc (1, sizeof *out);
-    if (out) {
-        out->link = ctx->node->links [ctx->link];
-        out->frame = s_refusal_frame (why, seq);
-        zlist_append (ctx->node->refusals, out);
-    }
+    s_refuse_after_commit (ctx->node, ctx->node->links [ctx->link], why, seq);
 }
 
 static void
@@ -710,6 +718,40 @@ s_apply_batch (rb_node_t *self, int index, const Regiebus__Batch *batch)
 }
 
 static void s_take_peer_frame (rb_node_t *self, int index, zframe_t *id, zframe_t *body);
+
+//  Fairness: what is new to this node in a batch is applied as far as the
+//  peer's rate allows (rb_link_admit); the rest is refused with
+//  RATE_LIMITED and the seq to resend from, and the sender pauses. Entries
+//  seen before cost nothing, and a batch that skips ahead is left to the
+//  inbox, which applies none of it.
+static void
+s_admit_batch (rb_node_t *self, int index, const Regiebus__Batch *batch)
+{
+    rb_link_t *link = self->links [index];
+    uint64_t done = rb_link_stats (link)->received;
+    uint64_t first = batch->first_seq, count = batch->n_envelopes;
+    if (first > done + 1 || first + count <= done + 1) {
+        s_apply_batch (self, index, batch);
+        return;
+    }
+    uint64_t seen = done + 1 - first;
+    uint64_t granted = rb_link_admit (link, count - seen, rb_clock_mono_ms ());
+    Regiebus__Batch part = *batch;
+    part.n_envelopes = seen + granted;
+    if (part.n_envelopes)
+        s_apply_batch (self, index, &part);
+    if (part.n_envelopes == count)
+        return;
+    uint64_t resend = rb_link_stats (link)->received + 1;
+    rb_refusal_t why;
+    rb_refuse (&why, RB_ERATELIMITED, "batch", "%s is over its rate of %llu envelopes a second; resend from %llu",
+               rb_link_name (link), (unsigned long long) self->config->peer_rate, (unsigned long long) resend);
+    self->counters.link_refused [RB_ERATELIMITED]++;
+    rb_link_stats (link)->refused++;
+    rb_log_debug ("msg=\"over its rate\" peer=%s applied=%zu deferred=%llu resend_from=%llu", rb_link_name (link),
+                  part.n_envelopes, (unsigned long long) (count - part.n_envelopes), (unsigned long long) resend);
+    s_refuse_after_commit (self, link, &why, resend);
+}
 
 static void
 s_handle_peer_frame (rb_node_t *self, zmsg_t *msg)
@@ -760,7 +802,7 @@ s_take_peer_frame (rb_node_t *self, int index, zframe_t *id, zframe_t *body)
         if (frame->batch->first_seq == 0)
             rb_refuse (&why, RB_EINVALID, "batch.first_seq", "batch.first_seq must be at least 1");
         else
-            s_apply_batch (self, index, frame->batch);
+            s_admit_batch (self, index, frame->batch);
     }
     else
     if (frame && frame->body_case == REGIEBUS__LINK_FRAME__BODY_PING)

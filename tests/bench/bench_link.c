@@ -193,6 +193,8 @@ s_pair_start (s_pair_t *self, const bench_opts_t *opts, const char *parent, cons
     snprintf (text [++count], sizeof text [0], "api/endpoint=ipc://%s/b.api", self->dir);
     snprintf (text [++count], sizeof text [0], "peer/a/endpoint=tcp://127.0.0.1:%d", ports [0]);
     snprintf (text [++count], sizeof text [0], "peer/a/public_key=%s", key_a);
+    //  The link's own limit is measured, not the policy's fairness rate.
+    snprintf (text [++count], sizeof text [0], "limits/peer_rate=0");
     count++;
     for (int i = 0; i < count; i++)
         overrides [i] = text [i];

@@ -120,6 +120,8 @@ s_test_valid (void)
     CHECK_UINT (config->batch_events, 512);
     CHECK_UINT (config->heartbeat_ms, 500);
     CHECK_UINT (config->peer_timeout_ms, 3000);
+    CHECK_UINT (config->peer_rate, 50000);
+    CHECK_UINT (config->peer_burst, 100000);
     CHECK_UINT (config->retransmit_ms, 2000);
     //  Peers, in file order, and found by name.
     CHECK_INT (config->peer_count, 2);
