@@ -871,11 +871,12 @@ static rb_err_t
 s_audit_one_delivered (uint64_t seq, rb_val_t bytes, void *arg)
 {
     s_delivered_t *d = arg;
-    Regiebus__Envelope *e = rb_wire_envelope_decode (bytes.data, bytes.size);
+    Regiebus__Envelope e;
+    char case_pseudonym [RB_PSEUDONYM_LEN + 1];
+    bool known = rb_wire_envelope_peek (bytes.data, bytes.size, &e, case_pseudonym);
     rb_audit_rec_t rec;
-    rb_audit_of_envelope (&rec, RB_AUDIT_DELIVERED, rb_link_name (d->link), e);
+    rb_audit_of_envelope (&rec, RB_AUDIT_DELIVERED, rb_link_name (d->link), known? &e: NULL);
     rec.stream_seq = seq;
-    rb_wire_free (&e);
     return rb_audit_append (d->node->audit, d->node->txn, &rec);
 }
 

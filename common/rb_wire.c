@@ -82,6 +82,74 @@ rb_wire_envelope_decode (const uint8_t *data, size_t size)
     return regiebus__envelope__unpack (NULL, size, data);
 }
 
+//  One base-128 varint at *p.
+static bool
+s_varint (const uint8_t **p, const uint8_t *end, uint64_t *value)
+{
+    *value = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t byte = *(*p)++;
+        *value |= (uint64_t) (byte & 0x7f) << shift;
+        if (!(byte & 0x80))
+            return true;
+    }
+    return false;
+}
+
+//  Skip or take one field of wire type type (0 varint, 1 fixed 64, 2
+//  length-delimited, 5 fixed 32); a length-delimited one is in *field.
+static bool
+s_field (const uint8_t **p, const uint8_t *end, unsigned type, uint64_t *value,
+         ProtobufCBinaryData *field)
+{
+    if (type == 0)
+        return s_varint (p, end, value);
+    size_t size;
+    if (type == 1 || type == 5)
+        size = type == 1? 8: 4;
+    else
+    if (type == 2 && s_varint (p, end, value) && *value <= (uint64_t) (end - *p))
+        size = (size_t) *value;
+    else
+        return false;
+    if ((size_t) (end - *p) < size)
+        return false;
+    field->data = (uint8_t *) *p;
+    field->len = size;
+    *p += size;
+    return true;
+}
+
+bool
+rb_wire_envelope_peek (const uint8_t *data, size_t size, Regiebus__Envelope *e,
+                       char case_pseudonym [RB_PSEUDONYM_LEN + 1])
+{
+    const uint8_t *p = data, *end = data + size;
+    regiebus__envelope__init (e);
+    *case_pseudonym = '\0';
+    e->case_pseudonym = case_pseudonym;
+    while (p < end) {
+        uint64_t tag, value = 0;
+        ProtobufCBinaryData field = { 0, NULL };
+        if (!s_varint (&p, end, &tag) || !s_field (&p, end, (unsigned) (tag & 7), &value, &field))
+            return false;
+        if (tag == (2 << 3 | 2))
+            e->event_id = field;
+        else
+        if (tag == (4 << 3 | 0))
+            e->origin_seq = value;
+        else
+        if (tag == (6 << 3 | 2) && field.len <= RB_PSEUDONYM_LEN) {
+            memcpy (case_pseudonym, field.data, field.len);
+            case_pseudonym [field.len] = '\0';
+        }
+        else
+        if (tag == (7 << 3 | 0))
+            e->kind = (Regiebus__EventKind) value;
+    }
+    return true;
+}
+
 void
 rb_wire_free_ (ProtobufCMessage **msg_p)
 {

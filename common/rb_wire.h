@@ -40,6 +40,14 @@ Regiebus__ApiRequest *rb_wire_api_decode (zframe_t *frame, size_t max, uint64_t 
 //  Decode one envelope from bytes (no version check: see envelope_check).
 Regiebus__Envelope *rb_wire_envelope_decode (const uint8_t *data, size_t size);
 
+//  Read only an envelope's event id (pointing into data), origin_seq,
+//  kind and case pseudonym (copied into case_pseudonym, "" when missing
+//  or too long) into e, without unpacking the rest: for bytes this node
+//  packed itself (its outbox) and needs a few fields of, fast. False when
+//  the bytes are not protobuf.
+bool rb_wire_envelope_peek (const uint8_t *data, size_t size, Regiebus__Envelope *e,
+                            char case_pseudonym [RB_PSEUDONYM_LEN + 1]);
+
 //  Free any unpacked message and null the caller's pointer.
 #define rb_wire_free(msg_p) rb_wire_free_ ((ProtobufCMessage **) (msg_p))
 void rb_wire_free_ (ProtobufCMessage **msg_p);

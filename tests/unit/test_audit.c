@@ -385,6 +385,40 @@ s_test_readonly (void)
     CHECK_INT (r.code, RB_ESTORE);
 }
 
+static void
+s_test_peek (void)
+{
+    rb_test_section ("a delivered record reads its fields from the packed envelope without unpacking it");
+    rb_test_envelope_t t;
+    rb_test_envelope (&t, "mun-a", "care-a", 77, 1000);
+    t.msg.kind = REGIEBUS__EVENT_KIND__NOTIFICATION;
+    ProtobufCBinaryData packed = rb_test_pack (&t.msg);
+    Regiebus__Envelope e;
+    char case_pseudonym [RB_PSEUDONYM_LEN + 1];
+    CHECK (rb_wire_envelope_peek (packed.data, packed.len, &e, case_pseudonym));
+    CHECK_UINT (e.event_id.len, 16);
+    CHECK (memcmp (e.event_id.data, t.event_id, 16) == 0);
+    CHECK_UINT (e.origin_seq, 77);
+    CHECK_INT (e.kind, REGIEBUS__EVENT_KIND__NOTIFICATION);
+    CHECK_STR (e.case_pseudonym, rb_test_pseudonym);
+    rb_audit_rec_t rec;
+    rb_audit_of_envelope (&rec, RB_AUDIT_DELIVERED, "care-a", &e);
+    CHECK_STR (rec.case_pseudonym, rb_test_pseudonym);
+    CHECK_UINT (rec.stream_seq, 77);
+    //  Cut short anywhere, or not protobuf: refused, never read beyond.
+    for (size_t size = 1; size < packed.len; size++) {
+        uint8_t *copy = malloc (size);
+        memcpy (copy, packed.data, size);
+        rb_wire_envelope_peek (copy, size, &e, case_pseudonym);
+        free (copy);
+    }
+    const uint8_t garbage [] = { 0xff, 0xff, 0xff };
+    CHECK (!rb_wire_envelope_peek (garbage, sizeof garbage, &e, case_pseudonym));
+    const uint8_t too_long [] = { 0x12, 0x40, 0x01 };
+    CHECK (!rb_wire_envelope_peek (too_long, sizeof too_long, &e, case_pseudonym));
+    free (packed.data);
+}
+
 int
 main (void)
 {
@@ -396,6 +430,7 @@ main (void)
     s_test_tamper ();
     s_test_gaps ();
     s_test_readonly ();
+    s_test_peek ();
     CHECK_STR (rb_audit_kind_name (RB_AUDIT_DELIVERED), "delivered");
     CHECK_STR (rb_audit_problem_name (RB_AUDIT_GAP), "gap");
     rb_clock_destroy (&s_clock);
