@@ -13,8 +13,8 @@
  *  the first put, and a storage error is returned for the caller to abort.
  */
 #include "rb_notices.h"
+#include "rb_text.h"
 #include "rb_config.h"
-#include <ctype.h>
 
 #define S_VERSION 1
 #define S_ID_KEY 17                     //  notification_id (16) + role (1)
@@ -163,7 +163,8 @@ s_check (rb_notices_t *self, const Regiebus__Notification *n, rb_refusal_t *r)
     for (size_t i = 0; i < n->n_also_sent_to; i++)
         if (!n->also_sent_to [i])
             return rb_refuse (r, RB_EMISSING, "also_sent_to", "also_sent_to[%zu] is missing", i);
-    return RB_OK;
+    //  Node names, contacts, codes and labels: none is longer than a contact.
+    return rb_wire_strings_check (&n->base, RB_TEXT_MAX, r);
 }
 
 
@@ -369,25 +370,12 @@ rb_notices_counts (rb_notices_t *self, rb_txn_t *txn, uint64_t *new_count, uint6
 // ---------------------------------------------------------------------------
 //  Acknowledging
 
-static bool
-s_by_valid (const char *by)
-{
-    size_t len = by? strlen (by): 0;
-    if (len == 0 || len > RB_NOTICE_BY_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!(isalnum ((unsigned char) by [i]) || strchr ("._@-", by [i])))
-            return false;
-    return true;
-}
-
 rb_err_t
 rb_notices_ack (rb_notices_t *self, rb_txn_t *txn, uint64_t seq, const char *by, int64_t now_ms,
                 rb_refusal_t *r)
 {
-    if (!s_by_valid (by))
-        return rb_refuse (r, RB_EINVALID, "by", "by must be 1-%d of letters, digits and . _ @ -",
-                          RB_NOTICE_BY_MAX);
+    if (rb_text_id_check (by, RB_NOTICE_BY_MAX, "._@-", "by", r))
+        return r->code;
     uint8_t key [8];
     rb_u64_put (key, seq);
     rb_val_t value;

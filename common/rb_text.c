@@ -92,3 +92,19 @@ rb_text_id_valid (const char *text, size_t max, const char *extra)
     }
     return true;
 }
+
+rb_err_t
+rb_text_id_check (const char *text, size_t max, const char *extra, const char *field,
+                  rb_refusal_t *refusal)
+{
+    size_t length = text? strlen (text): 0;
+    if (length == 0)
+        return rb_refuse (refusal, RB_EMISSING, field, "%s is missing", field);
+    if (length > max)
+        return rb_refuse (refusal, RB_ETOOLARGE, field, "%s is %zu characters, at most %zu",
+                          field, length, max);
+    if (!rb_text_id_valid (text, max, extra))
+        return rb_refuse (refusal, RB_EINVALID, field, "%s must be letters, digits and %s",
+                          field, extra? extra: "nothing else");
+    return RB_OK;
+}

@@ -29,4 +29,10 @@ rb_err_t rb_text_check (const char *text, size_t max, const char *field, rb_refu
 //  one of the characters in extra (for example "._-" or "._@-").
 bool rb_text_id_valid (const char *text, size_t max, const char *extra);
 
+//  Check such an id, naming field: RB_EMISSING when it is empty (or NULL),
+//  RB_ETOOLARGE when it is longer than max, RB_EINVALID when a character
+//  is not of its alphabet.
+rb_err_t rb_text_id_check (const char *text, size_t max, const char *extra, const char *field,
+                           rb_refusal_t *refusal);
+
 #endif

@@ -159,6 +159,55 @@ rb_wire_free_ (ProtobufCMessage **msg_p)
     }
 }
 
+//  The value of field f of msg (k-th for a repeated one): a string or a
+//  message, NULL when not set.
+static const void *
+s_field_value (const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, size_t k)
+{
+    const char *base = (const char *) msg;
+    if (f->label == PROTOBUF_C_LABEL_REPEATED)
+        return (*(const void * const * const *) (base + f->offset)) [k];
+    if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+    &&  *(const uint32_t *) (base + f->quantifier_offset) != f->id)
+        return NULL;
+    return *(const void * const *) (base + f->offset);
+}
+
+static rb_err_t
+s_strings_check (const ProtobufCMessage *msg, size_t max, char *path, size_t at, rb_refusal_t *r)
+{
+    const ProtobufCMessageDescriptor *d = msg->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields [i];
+        if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        bool repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
+        size_t count = repeated? *(const size_t *) ((const char *) msg + f->quantifier_offset): 1;
+        for (size_t k = 0; k < count; k++) {
+            const void *value = s_field_value (msg, f, k);
+            if (!value)
+                continue;
+            size_t end = at + snprintf (path + at, sizeof r->field - at, repeated? "%s%s[%zu]": "%s%s",
+                                        at? ".": "", f->name, k);
+            end = end < sizeof r->field? end: sizeof r->field - 1;
+            if (f->type == PROTOBUF_C_TYPE_STRING && strlen (value) > max)
+                return rb_refuse (r, RB_ETOOLARGE, path, "%s is %zu bytes, at most %zu", path,
+                                  strlen (value), max);
+            if (f->type == PROTOBUF_C_TYPE_MESSAGE && s_strings_check (value, max, path, end, r))
+                return r->code;
+        }
+        path [at] = 0;
+    }
+    return RB_OK;
+}
+
+rb_err_t
+rb_wire_strings_check (const ProtobufCMessage *msg, size_t max, rb_refusal_t *r)
+{
+    char path [sizeof r->field] = "";
+    return s_strings_check (msg, max, path, 0, r);
+}
+
 bool
 rb_wire_pseudonym_valid (const char *text)
 {

@@ -62,6 +62,12 @@ rb_err_t rb_wire_envelope_check (const Regiebus__Envelope *e, const char *prefix
 rb_err_t rb_wire_submission_check (const Regiebus__Submission *s, const char *prefix,
                                    size_t max_payload, rb_refusal_t *r);
 
+//  Every string in msg, however deep, is at most max bytes; otherwise
+//  RB_ETOOLARGE naming its path ("regie_change.contact",
+//  "also_sent_to[2].node"). For payloads a node keeps and shows as they
+//  came, whose every text is a code, a name or a contact.
+rb_err_t rb_wire_strings_check (const ProtobufCMessage *msg, size_t max, rb_refusal_t *r);
+
 //  True for 64 lowercase hex characters.
 bool rb_wire_pseudonym_valid (const char *text);
 

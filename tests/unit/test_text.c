@@ -83,6 +83,18 @@ s_test_ids (void)
     CHECK (!rb_text_id_valid (id, 64, "._@-"));
     id [64] = 0;
     CHECK (rb_text_id_valid (id, 64, "._@-"));
+
+    rb_test_section ("id checks name the field: missing, too long, not of the alphabet");
+    rb_refusal_t r;
+    CHECK_INT (rb_text_id_check (id, 64, "._@-", "account", &r), RB_OK);
+    CHECK_INT (rb_text_id_check ("", 64, "._@-", "account", &r), RB_EMISSING);
+    CHECK_STR (r.field, "account");
+    CHECK_INT (rb_text_id_check (NULL, 64, "._@-", "account", &r), RB_EMISSING);
+    id [64] = 'p';
+    CHECK_INT (rb_text_id_check (id, 64, "._@-", "pupils[3].local_id", &r), RB_ETOOLARGE);
+    CHECK_STR (r.field, "pupils[3].local_id");
+    CHECK_INT (rb_text_id_check ("a b", 64, "._@-", "by", &r), RB_EINVALID);
+    CHECK_STR (r.field, "by");
 }
 
 int

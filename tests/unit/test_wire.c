@@ -391,6 +391,32 @@ s_test_small_checks (void)
     CHECK (!rb_wire_pseudonym_valid (""));
     CHECK (!rb_wire_pseudonym_valid (NULL));
 
+    rb_test_section ("strings: every string however deep within its limit, else its path");
+    rb_refusal_t sr;
+    Regiebus__Actor actors [2] = { REGIEBUS__ACTOR__INIT, REGIEBUS__ACTOR__INIT };
+    Regiebus__Actor *also [2] = { &actors [0], &actors [1] };
+    actors [0].node = "care-a";
+    actors [1].node = "portal-a";
+    Regiebus__RegieChange change = REGIEBUS__REGIE_CHANGE__INIT;
+    change.contact = "desk";
+    Regiebus__Notification n = REGIEBUS__NOTIFICATION__INIT;
+    n.also_sent_to = also;
+    n.n_also_sent_to = 2;
+    n.regie_change = &change;
+    n.from_node = "school-a";
+    CHECK_INT (rb_wire_strings_check (&n.base, 8, &sr), RB_OK);
+    actors [1].node = "portal-a-1";
+    CHECK_INT (rb_wire_strings_check (&n.base, 8, &sr), RB_ETOOLARGE);
+    CHECK_STR (sr.field, "also_sent_to[1].node");
+    actors [1].node = "portal-a";
+    change.contact = "a desk with a long name";
+    CHECK_INT (rb_wire_strings_check (&n.base, 8, &sr), RB_ETOOLARGE);
+    CHECK_STR (sr.field, "regie_change.contact");
+    change.contact = "desk";
+    n.from_node = "school-a-b";
+    CHECK_INT (rb_wire_strings_check (&n.base, 8, &sr), RB_ETOOLARGE);
+    CHECK_STR (sr.field, "from_node");
+
     rb_test_section ("kinds: every value kinds.proto defines is known, nothing else");
     CHECK (rb_wire_kind_known (REGIEBUS__EVENT_KIND__TEST));
     CHECK (!rb_wire_kind_known (REGIEBUS__EVENT_KIND__EVENT_KIND_UNSPECIFIED));
