@@ -111,9 +111,8 @@ s_check_family (s_portal_t *self, const char *call, const char *account, const c
 {
     char field [48];
     snprintf (field, sizeof field, "%s.account", call);
-    if (!rb_text_id_valid (account, S_ACCOUNT_MAX, S_ACCOUNT_MARKS))
-        return rb_refuse (why, RB_EINVALID, field, "%s must be 1-%d of [A-Za-z0-9._@-]", field,
-                          S_ACCOUNT_MAX);
+    if (rb_text_id_check (account, S_ACCOUNT_MAX, S_ACCOUNT_MARKS, field, why))
+        return why->code;
     snprintf (field, sizeof field, "%s.citizen_number", call);
     if (!*bsn)
         return rb_refuse (why, RB_EMISSING, field, "%s is missing", field);

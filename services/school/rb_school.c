@@ -212,8 +212,10 @@ s_pupil_named (rb_school_t *self, rb_txn_t *txn, const char *local_id, const cha
 {
     if (!*local_id)
         return s_refuse (why, RB_EMISSING, prefix, "local_id", "name the pupil by its local id");
-    rb_err_t rc = strlen (local_id) > RB_SCHOOL_LOCAL_ID_MAX? RB_ENOTFOUND:
-                  s_pupil_get (self, txn, local_id, pupil, why);
+    if (strlen (local_id) > RB_SCHOOL_LOCAL_ID_MAX)
+        return s_refuse (why, RB_ETOOLARGE, prefix, "local_id", "a local id is at most %d characters",
+                         RB_SCHOOL_LOCAL_ID_MAX);
+    rb_err_t rc = s_pupil_get (self, txn, local_id, pupil, why);
     if (rc == RB_ENOTFOUND)
         return s_refuse (why, RB_ENOTFOUND, prefix, "local_id", "no pupil '%.64s' is enrolled", local_id);
     return rc;
@@ -273,11 +275,9 @@ s_pupil_check_who (rb_school_t *self, const Regiebus__Pupil *p, const char *pref
 {
     int32_t today = rb_school_today (self);
     int32_t enrolled_on = *enrolled_on_out = p->enrolled_on? p->enrolled_on: today;
-    if (!*p->local_id)
-        return s_refuse (why, RB_EMISSING, prefix, "local_id", "a pupil needs its local id");
-    if (!rb_text_id_valid (p->local_id, RB_SCHOOL_LOCAL_ID_MAX, "._-"))
-        return s_refuse (why, RB_EINVALID, prefix, "local_id",
-                         "a local id is 1 to %d of [A-Za-z0-9._-]", RB_SCHOOL_LOCAL_ID_MAX);
+    rb_refusal_t inner;
+    if (rb_text_id_check (p->local_id, RB_SCHOOL_LOCAL_ID_MAX, "._-", "local_id", &inner))
+        return s_prefixed (why, &inner, prefix);
     if (!*p->citizen_number)
         return s_refuse (why, RB_EMISSING, prefix, "citizen_number", "a pupil needs a citizen number");
     if (!rb_pseudonym_bsn_valid (p->citizen_number))
