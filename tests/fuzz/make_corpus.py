@@ -48,6 +48,8 @@ def payloads(pb):
                    milestones=[pb.PlanMilestone(number=1, label="opp-draft", date=20261207)])
     return {
         "plan_command": plan_commands(pb, mentor),
+        "notification_ack": [pb.AckReceipt(notification_id=bytes(range(16)), recipient=mentor,
+                                           acked_at_ms=NOW_MS)],
         "enrolment": [
             pb.Enrolment(school_location="12AB00", enrolled_on=20260831, contact="desk 020-1234567"),
             pb.Enrolment(school_location="12AB00", enrolled_on=20260831, ended_on=20261120),
