@@ -223,7 +223,9 @@ rb_link_on_frame (rb_link_t *self, const Regiebus__LinkFrame *frame, int64_t now
     Regiebus__Ack *ack = frame->ack;
     bool was_up = self->stats.up;
     self->stats.heard_mono_ms = now_ms;
-    if (ack->sent_at_ms)
+    //  An echo of one of our pings carries a time of our clock, never
+    //  after now: anything else is the peer's, and no round trip.
+    if (ack->sent_at_ms > 0 && ack->sent_at_ms <= now_ms)
         self->stats.rtt_ms = now_ms - ack->sent_at_ms;
     if (!was_up) {
         self->stats.up = true;
