@@ -426,6 +426,8 @@ s_test_small_checks (void)
     CHECK (rb_wire_kind_known (REGIEBUS__EVENT_KIND__NOTIFICATION_ACK));
     CHECK (rb_wire_kind_known (REGIEBUS__EVENT_KIND__ESCALATION));
     CHECK (!rb_wire_kind_known (99));
+    CHECK (rb_wire_kind_known (REGIEBUS__EVENT_KIND__CONSENT));
+    CHECK (rb_wire_kind_known (REGIEBUS__EVENT_KIND__CONSENT_CHANGE));
     CHECK (!rb_wire_kind_known (-1));
 }
 
