@@ -12,6 +12,7 @@
  */
 #include "rb_municipality.h"
 #include "rb_calendar.h"
+#include "rb_consent.h"
 #include "rb_ladder.h"
 #include "rb_log.h"
 #include "rb_mun_plans.h"
@@ -38,6 +39,7 @@ typedef struct {
     rb_node_t *node;                //  the node it runs on
     const rb_config_t *config;      //  the node's configuration, for peers
     rb_regie_t *regie;              //  the regie register
+    rb_consent_t *consent;          //  the parents' consent per case and agency type
     rb_regie_policy_t policy;       //  the region's default policy
     rb_timers_t *timers;            //  durable timers in the node's store
     rb_mun_timers_t *dispatch;      //  fires the due ones by id prefix
@@ -51,6 +53,8 @@ typedef struct {
     uint64_t opened;                //  cases it opened
     uint64_t sent;                  //  notification copies sent
     uint64_t changes;               //  register changes notified
+    uint64_t withheld;              //  copies not sent for want of consent
+    uint64_t consents;              //  consent decisions recorded
 } s_counts_t;
 
 //  One inbound event being applied.
@@ -60,6 +64,7 @@ typedef struct {
     rb_route_t route;               //  its fan-out
     int64_t now_ms;                 //  this node's clock
     bool opened;                    //  it opened the case
+    uint64_t consents;              //  consent decisions it recorded
     rb_regie_change_t changes [RB_REGIE_CHANGES_MAX];   //  what it changed
     size_t n;                       //  how many changes
 } s_event_t;
@@ -75,6 +80,8 @@ s_count (s_municipality_t *self, const s_counts_t *c)
     rb_node_count (self->node, "municipality_notifications_sent", c->sent);
     rb_node_count (self->node, "municipality_regie_changes", c->changes);
     rb_node_count (self->node, "municipality_acks_received", 0);
+    rb_node_count (self->node, "municipality_notifications_withheld", c->withheld);
+    rb_node_count (self->node, "municipality_consents_recorded", c->consents);
 }
 
 
@@ -121,7 +128,8 @@ s_field_prefix (rb_refusal_t *why, const char *prefix)
 static rb_err_t
 s_payload_field (rb_refusal_t *why)
 {
-    if (streq (why->field, "contact") || streq (why->field, "role") || streq (why->field, "signal"))
+    if (streq (why->field, "contact") || streq (why->field, "role") || streq (why->field, "signal")
+    ||  streq (why->field, "given"))
         s_field_prefix (why, "payload.");
     return why->code;
 }
@@ -260,6 +268,8 @@ s_on_absence_signal (s_municipality_t *self, s_event_t *ev, const ProtobufCMessa
     rb_err_t rc = s_check_origin (self, ev, RB_ROLE_SCHOOL_MENTOR, "SCHOOL_MENTOR", why);
     if (!rc)
         rc = s_check_signal (p, why);
+    //  A join the attendance rules make tells of the child, as the signal does.
+    ev->route.about_child = true;
     if (!rc)
         rc = rb_regie_on_absence_signal (self->regie, ev->txn, &self->policy,
                                          ev->envelope->case_pseudonym, (int) p->signal,
@@ -331,6 +341,32 @@ s_on_ack (s_municipality_t *self, s_event_t *ev, const ProtobufCMessage *payload
     return rc && *why->field? s_field_prefix (why, "payload."): rc;
 }
 
+//  The parents' decision on sharing beyond the legal minimum with an
+//  agency type: recorded from now on, and told to the holders of that
+//  type (a withdrawal is the last they hear of the case's details).
+static rb_err_t
+s_on_consent (s_municipality_t *self, s_event_t *ev, const ProtobufCMessage *payload,
+              rb_refusal_t *why)
+{
+    const Regiebus__Consent *p = (const Regiebus__Consent *) payload;
+    const Regiebus__Envelope *e = ev->envelope;
+    bool changed = false;
+    rb_err_t rc = s_check_origin (self, ev, RB_ROLE_PARENT, "PARENT", why);
+    if (!rc && rb_consent_set (self->consent, ev->txn, e->case_pseudonym, (rb_role_t) p->role,
+                               p->given, ev->now_ms, e->occurred_at_ms, &changed, why))
+        rc = s_payload_field (why);
+    if (rc || !changed)
+        return rc;
+    ev->consents++;
+    Regiebus__ConsentChange change = REGIEBUS__CONSENT_CHANGE__INIT;
+    change.role = p->role;
+    change.given = p->given;
+    change.since_ms = ev->now_ms;
+    rb_log_info ("msg=\"consent recorded\" case=%.12s role=%d given=%d", e->case_pseudonym,
+                 (int) p->role, (int) p->given);
+    return rb_route_consent (&ev->route, &change, why);
+}
+
 typedef rb_err_t (s_event_fn) (s_municipality_t *self, s_event_t *ev,
                                const ProtobufCMessage *payload, rb_refusal_t *why);
 
@@ -347,6 +383,7 @@ static const struct {
     { REGIEBUS__EVENT_KIND__PARENT_REPORT, &regiebus__parent_report__descriptor, s_on_parent_report },
     { REGIEBUS__EVENT_KIND__PLAN_COMMAND, &regiebus__plan_command__descriptor, s_on_plan_command },
     { REGIEBUS__EVENT_KIND__NOTIFICATION_ACK, &regiebus__ack_receipt__descriptor, s_on_ack },
+    { REGIEBUS__EVENT_KIND__CONSENT, &regiebus__consent__descriptor, s_on_consent },
 };
 
 #define S_EVENTS (sizeof s_events / sizeof s_events [0])
@@ -363,8 +400,10 @@ static rb_route_t
 s_route (s_municipality_t *self, rb_txn_t *txn, const char *pseudonym, const uint8_t *event_id,
          int64_t occurred_at_ms, const char *from_node)
 {
-    return rb_route_start (self->node, self->config, self->regie, txn, pseudonym, event_id,
-                           occurred_at_ms, from_node);
+    rb_route_t route = rb_route_start (self->node, self->config, self->regie, txn, pseudonym,
+                                       event_id, occurred_at_ms, from_node);
+    route.consent = self->consent;
+    return route;
 }
 
 //  Every valid inbound envelope, inside its receive commit.
@@ -388,7 +427,8 @@ s_handle (rb_txn_t *txn, const Regiebus__Envelope *e, void *arg, rb_refusal_t *w
     rb_err_t rc = s_events [i].fn (self, &ev, payload, why);
     protobuf_c_message_free_unpacked (payload, NULL);
     if (!rc)
-        s_count (self, &(s_counts_t) { ev.opened, ev.route.sent, ev.route.changes });
+        s_count (self, &(s_counts_t) { ev.opened, ev.route.sent, ev.route.changes,
+                                       ev.route.withheld, ev.consents });
     if (rc)
         rb_log_info ("msg=\"event refused\" origin=%s seq=%llu kind=%s case=%.12s code=%s field=\"%s\"",
                      e->origin, (unsigned long long) e->origin_seq, s_kind_name (e->kind),
@@ -518,8 +558,42 @@ s_regie (s_municipality_t *self, rb_call_t *call, rb_txn_t *txn, const Regiebus_
     reply.regie = &result;
     rc = rb_call_reply (call, &reply);
     if (!rc)
-        s_count (self, &(s_counts_t) { 0, route.sent, route.changes });
+        s_count (self, &(s_counts_t) { 0, route.sent, route.changes, route.withheld, 0 });
     return rc;
+}
+
+//  The consent this node applies on a case, one state per agency type.
+static rb_err_t
+s_consent_show (s_municipality_t *self, rb_call_t *call, rb_txn_t *txn,
+                const Regiebus__ConsentShowRequest *q, rb_refusal_t *why)
+{
+    const char *field = "consent_show.case_pseudonym";
+    if (!rb_wire_pseudonym_valid (q->case_pseudonym))
+        return rb_refuse (why, RB_EINVALID, field, "%s must be 64 lowercase hex characters", field);
+    if (!rb_regie_case_exists (self->regie, txn, q->case_pseudonym))
+        return rb_refuse (why, RB_ENOTFOUND, field, "no case %.12s... in the register",
+                          q->case_pseudonym);
+    Regiebus__ConsentState states [RB_CONSENT_TYPES], *pointers [RB_CONSENT_TYPES];
+    for (size_t i = 0; i < RB_CONSENT_TYPES; i++) {
+        rb_consent_state_t state;
+        rb_err_t rc = rb_consent_get (self->consent, txn, q->case_pseudonym, rb_consent_types [i],
+                                      &state);
+        if (rc)
+            return rb_refuse (why, rc, NULL, "cannot read the consent: %s", rb_strerror (rc));
+        regiebus__consent_state__init (&states [i]);
+        states [i].role = (Regiebus__Role) rb_consent_types [i];
+        states [i].given = state.given;
+        states [i].since_ms = state.since_ms;
+        pointers [i] = &states [i];
+    }
+    Regiebus__ConsentShowReply result = REGIEBUS__CONSENT_SHOW_REPLY__INIT;
+    result.case_pseudonym = q->case_pseudonym;
+    result.consents = pointers;
+    result.n_consents = RB_CONSENT_TYPES;
+    Regiebus__ApiReply reply = REGIEBUS__API_REPLY__INIT;
+    reply.result_case = REGIEBUS__API_REPLY__RESULT_CONSENT_SHOW;
+    reply.consent_show = &result;
+    return rb_call_reply (call, &reply);
 }
 
 static rb_err_t
@@ -536,6 +610,8 @@ s_call (rb_node_t *node, rb_call_t *call, rb_txn_t *txn, const Regiebus__ApiRequ
         return rb_mun_plans_command_call (self->plans, call, txn, request->plan_command, why);
     if (request->call_case == REGIEBUS__API_REQUEST__CALL_GET_PLANS)
         return rb_mun_plans_get_call (self->plans, call, txn, request->get_plans, why);
+    if (request->call_case == REGIEBUS__API_REQUEST__CALL_CONSENT_SHOW)
+        return s_consent_show (self, call, txn, request->consent_show, why);
     return rb_refuse (why, RB_EPRECONDITION, "call", "a municipality node does not take this call");
 }
 
@@ -642,6 +718,7 @@ s_destroy (s_municipality_t **self_p)
         rb_timers_destroy (&(*self_p)->timers);
         rb_ladder_destroy (&(*self_p)->ladder);
         rb_regie_destroy (&(*self_p)->regie);
+        rb_consent_destroy (&(*self_p)->consent);
         free (*self_p);
         *self_p = NULL;
     }
@@ -656,14 +733,16 @@ rb_municipality_setup (rb_node_t *node, const rb_config_t *config, void **state_
         return rb_refuse (why, RB_EINTERNAL, NULL, "out of memory");
     self->node = node;
     self->config = config;
-    rb_table_t cases, holders;
+    rb_table_t cases, holders, consent;
     rb_err_t rc = s_read_config (self, config, why);
     if (!rc && (rb_node_table (node, RB_REGIE_TABLE_CASES, &cases)
-            ||  rb_node_table (node, RB_REGIE_TABLE_HOLDERS, &holders)))
+            ||  rb_node_table (node, RB_REGIE_TABLE_HOLDERS, &holders)
+            ||  rb_node_table (node, RB_CONSENT_TABLE, &consent)))
         rc = rb_refuse (why, RB_ESTORE, "node/data_dir", "cannot open the regie register's tables");
     if (!rc) {
         self->regie = rb_regie_new_on (cases, holders);
-        if (!self->regie)
+        self->consent = rb_consent_new_on (consent);
+        if (!self->regie || !self->consent)
             rc = rb_refuse (why, RB_EINTERNAL, NULL, "out of memory");
     }
     if (!rc)
@@ -676,7 +755,7 @@ rb_municipality_setup (rb_node_t *node, const rb_config_t *config, void **state_
     rb_node_set_call_handler (node, s_call, self);
     rb_node_set_tick (node, S_TICK_MS, s_tick, self);
     rb_node_set_ack_hook (node, s_on_local_ack, self);
-    s_count (self, &(s_counts_t) { 0, 0, 0 });     //  the counters show from the start
+    s_count (self, &(s_counts_t) { 0, 0, 0, 0, 0 });   //  the counters show from the start
     rb_node_count (node, "municipality_timers_fired", 0);
     rb_node_count (node, "municipality_timers_dropped", 0);
     rb_log_info ("msg=\"municipality ready\" leerplicht=%s duty_node=%s leerplicht_at_first_absence=%d",

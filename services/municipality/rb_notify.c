@@ -41,6 +41,7 @@ typedef struct {
 #define S_ESC_TEAM REGIEBUS__ESCALATION_STEP__ESCALATION_DOORBRAAKTEAM
 #define S_ESC_HOME REGIEBUS__ESCALATION_STEP__ESCALATION_THUISZITTER
 #define S_ESC_UNACKED REGIEBUS__ESCALATION_STEP__ESCALATION_UNACKNOWLEDGED
+#define S_CONSENT REGIEBUS__EVENT_KIND__CONSENT_CHANGE
 #define S_CONTACT_PARENTS REGIEBUS__EXPECTED_ACTION__CONTACT_PARENTS
 #define S_CONTACT_SCHOOL REGIEBUS__EXPECTED_ACTION__CONTACT_SCHOOL
 #define S_ASSESS REGIEBUS__EXPECTED_ACTION__ASSESS_CASE
@@ -148,6 +149,8 @@ s_what (const rb_notify_cause_t *cause, const rb_actor_t *recipient)
         return (int) cause->plan_change->change;
     if (cause->subject == S_ESC)
         return (int) cause->escalation->step;
+    if (cause->subject == S_CONSENT)
+        return 0;
     const rb_regie_change_t *change = cause->change;
     bool is_joiner = change->joined && change->actor.role == recipient->role
                   && strcmp (change->actor.node, recipient->node) == 0;
@@ -189,10 +192,10 @@ static rb_err_t
 s_check_cause (const rb_notify_cause_t *cause, rb_refusal_t *refusal)
 {
     if (cause->subject != S_ABSENCE && cause->subject != S_REPORT && cause->subject != S_CHANGE
-    &&  cause->subject != S_PLAN && cause->subject != S_ESC)
+    &&  cause->subject != S_PLAN && cause->subject != S_ESC && cause->subject != S_CONSENT)
         return rb_refuse (refusal, RB_EINVALID, "subject",
-                          "subject %d is not ABSENCE_SIGNAL, PARENT_REPORT, REGIE_CHANGE, PLAN_CHANGE "
-                          "or ESCALATION", cause->subject);
+                          "subject %d is not ABSENCE_SIGNAL, PARENT_REPORT, REGIE_CHANGE, PLAN_CHANGE, "
+                          "ESCALATION or CONSENT_CHANGE", cause->subject);
     if (cause->subject == S_ESC && !cause->escalation)
         return rb_refuse (refusal, RB_EMISSING, "escalation", "an escalation notification needs the step");
     if (cause->subject == S_ABSENCE && !cause->absence)
@@ -203,6 +206,8 @@ s_check_cause (const rb_notify_cause_t *cause, rb_refusal_t *refusal)
         return rb_refuse (refusal, RB_EMISSING, "regie_change", "a regie notification needs the change");
     if (cause->subject == S_PLAN && !cause->plan_change)
         return rb_refuse (refusal, RB_EMISSING, "plan_change", "a plan notification needs the change");
+    if (cause->subject == S_CONSENT && !cause->consent)
+        return rb_refuse (refusal, RB_EMISSING, "consent_change", "a consent notification needs the change");
     if (!cause->event_id)
         return rb_refuse (refusal, RB_EMISSING, "event_id", "the causing event's id is missing");
     if (!cause->from_node || !rb_config_name_valid (cause->from_node))
@@ -277,6 +282,9 @@ s_copy_set (rb_notify_t *self, const rb_notify_cause_t *cause, size_t i)
     else
     if (cause->subject == S_ESC)
         n->escalation = (Regiebus__Escalation *) cause->escalation;
+    else
+    if (cause->subject == S_CONSENT)
+        n->consent_change = (Regiebus__ConsentChange *) cause->consent;
     else
         n->regie_change = &self->change;
     n->recipient = &self->actors [i];

@@ -35,12 +35,14 @@
 //  must outlive the notifications made from it.
 typedef struct {
     int subject;                        //  ABSENCE_SIGNAL, PARENT_REPORT, REGIE_CHANGE,
-                                        //  PLAN_CHANGE or ESCALATION (EventKind numbers)
+                                        //  PLAN_CHANGE, ESCALATION or CONSENT_CHANGE (EventKind
+                                        //  numbers)
     const Regiebus__AbsenceSignal *absence;         //  for ABSENCE_SIGNAL
     const Regiebus__ParentReport *parent_report;    //  for PARENT_REPORT
     const rb_regie_change_t *change;    //  for REGIE_CHANGE
     const Regiebus__PlanChange *plan_change;        //  for PLAN_CHANGE
     const Regiebus__Escalation *escalation;         //  for ESCALATION
+    const Regiebus__ConsentChange *consent;         //  for CONSENT_CHANGE
     const uint8_t *event_id;            //  16 bytes: the event that caused it
     uint32_t index;                     //  this notification's place among the event's
     int32_t today;                      //  YYYYMMDD: where a regie change's deadlines count from
@@ -52,10 +54,10 @@ typedef struct _rb_notify_t rb_notify_t;
 //  The notifications of cause for recipients (count of them, in the order
 //  given): rb_notify_get (self, i) is the copy for recipients [i]. NULL
 //  and a refusal, with the field named:
-//    subject not one of the five             RB_EINVALID   "subject"
+//    subject not one of the six              RB_EINVALID   "subject"
 //    its payload missing                     RB_EMISSING   "absence", "parent_report",
 //                                                          "regie_change", "plan_change",
-//                                                          "escalation"
+//                                                          "escalation", "consent_change"
 //    event_id missing                        RB_EMISSING   "event_id"
 //    from_node not [a-z0-9-] 1..63           RB_EINVALID   "from_node"
 //    the date deadlines count from invalid   RB_EINVALID   "date"

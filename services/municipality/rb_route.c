@@ -28,24 +28,66 @@ s_reachable (rb_route_t *self, const char *node)
     return streq (node, rb_node_name (self->node)) || rb_config_peer (self->config, node);
 }
 
-//  The case's holders as actors, and after them leaver (may be NULL).
-//  A leaver on a node that is no longer a peer is told nothing: staff
-//  releasing an agency that left the region must not be refused for it.
+static bool
+s_same (const rb_actor_t *a, const rb_actor_t *b)
+{
+    return a->role == b->role && streq (a->node, b->node);
+}
+
+//  May this copy of cause reach actor? Beyond the legal minimum only with
+//  consent (see rb_route.h); a storage error is returned as such.
 static rb_err_t
-s_recipients (rb_route_t *self, const rb_actor_t *leaver, rb_actor_t *out, size_t *count,
-              rb_refusal_t *why)
+s_may_tell (rb_route_t *self, const rb_notify_cause_t *cause, const rb_actor_t *actor,
+            bool *allowed)
+{
+    *allowed = true;
+    if (!self->consent || cause->subject == REGIEBUS__EVENT_KIND__CONSENT_CHANGE)
+        return RB_OK;
+    if (cause->subject == REGIEBUS__EVENT_KIND__REGIE_CHANGE
+    &&  (!self->about_child || s_same (&cause->change->actor, actor)))
+        return RB_OK;
+    return rb_consent_given (self->consent, self->txn, self->case_pseudonym, actor->role, allowed);
+}
+
+//  Put actor in out when cause may reach it; role, when not 0, keeps only
+//  the actors of that role.
+static rb_err_t
+s_add (rb_route_t *self, const rb_notify_cause_t *cause, rb_role_t role, const rb_actor_t *actor,
+       rb_actor_t *out, size_t *count, rb_refusal_t *why)
+{
+    bool allowed = !role || actor->role == role;
+    rb_err_t rc = allowed? s_may_tell (self, cause, actor, &allowed): RB_OK;
+    if (rc)
+        return rb_refuse (why, rc, NULL, "cannot read the consent: %s", rb_strerror (rc));
+    if (allowed)
+        out [(*count)++] = *actor;
+    else
+    if (!role)
+        self->withheld++;
+    return RB_OK;
+}
+
+//  The recipients of cause: the case's holders (of role, when not 0) that
+//  it may reach, and after them leaver (may be NULL). A leaver on a node
+//  that is no longer a peer is told nothing: staff releasing an agency
+//  that left the region must not be refused for it.
+static rb_err_t
+s_recipients (rb_route_t *self, const rb_notify_cause_t *cause, rb_role_t role,
+              const rb_actor_t *leaver, rb_actor_t *out, size_t *count, rb_refusal_t *why)
 {
     rb_regie_holder_t holders [RB_REGIE_MAX_HOLDERS];
+    size_t held;
+    *count = 0;
     rb_err_t rc = rb_regie_holders (self->regie, self->txn, self->case_pseudonym, holders,
-                                    RB_REGIE_MAX_HOLDERS, count);
+                                    RB_REGIE_MAX_HOLDERS, &held);
     if (rc)
         return rb_refuse (why, rc == RB_ETOOLARGE? RB_ESTORE: rc, NULL,
                           "cannot read the holders: %s", rb_strerror (rc));
-    for (size_t i = 0; i < *count; i++)
-        out [i] = holders [i].actor;
-    if (leaver && s_reachable (self, leaver->node))
+    for (size_t i = 0; i < held && !rc; i++)
+        rc = s_add (self, cause, role, &holders [i].actor, out, count, why);
+    if (!rc && leaver && s_reachable (self, leaver->node))
         out [(*count)++] = *leaver;
-    return RB_OK;
+    return rc;
 }
 
 //  One copy to its actor's node: a local notice, or an envelope to a peer.
@@ -134,10 +176,10 @@ rb_route_changes (rb_route_t *self, const rb_regie_change_t *changes, size_t n, 
     for (size_t i = 0; i < n; i++) {
         rb_actor_t recipients [RB_NOTIFY_RECIPIENTS_MAX];
         size_t count;
-        rb_err_t rc = s_recipients (self, changes [i].joined? NULL: &changes [i].actor,
-                                    recipients, &count, why);
         rb_notify_cause_t cause = { .subject = REGIEBUS__EVENT_KIND__REGIE_CHANGE,
                                     .change = &changes [i] };
+        rb_err_t rc = s_recipients (self, &cause, 0, changes [i].joined? NULL: &changes [i].actor,
+                                    recipients, &count, why);
         if (!rc)
             rc = s_notify (self, &cause, recipients, count, why);
         if (rc)
@@ -158,7 +200,19 @@ rb_route_event (rb_route_t *self, const Regiebus__AbsenceSignal *absence,
         .absence = absence,
         .parent_report = report
     };
-    rb_err_t rc = s_recipients (self, NULL, recipients, &count, why);
+    rb_err_t rc = s_recipients (self, &cause, 0, NULL, recipients, &count, why);
+    if (!rc)
+        rc = s_notify (self, &cause, recipients, count, why);
+    return rc;
+}
+
+rb_err_t
+rb_route_consent (rb_route_t *self, const Regiebus__ConsentChange *change, rb_refusal_t *why)
+{
+    rb_actor_t recipients [RB_NOTIFY_RECIPIENTS_MAX];
+    size_t count;
+    rb_notify_cause_t cause = { .subject = REGIEBUS__EVENT_KIND__CONSENT_CHANGE, .consent = change };
+    rb_err_t rc = s_recipients (self, &cause, (rb_role_t) change->role, NULL, recipients, &count, why);
     if (!rc)
         rc = s_notify (self, &cause, recipients, count, why);
     return rc;
@@ -176,7 +230,7 @@ rb_route_plan (rb_route_t *self, const Regiebus__PlanChange *change, const rb_ac
     if (only)
         recipients [0] = *only;
     else
-        rc = s_recipients (self, NULL, recipients, &count, why);
+        rc = s_recipients (self, &cause, 0, NULL, recipients, &count, why);
     if (!rc)
         rc = s_notify (self, &cause, recipients, count, why);
     return rc;
@@ -190,7 +244,7 @@ rb_route_escalation (rb_route_t *self, const Regiebus__Escalation *escalation, b
     size_t n = 0;
     rb_notify_cause_t cause = { .subject = REGIEBUS__EVENT_KIND__ESCALATION,
                                 .escalation = escalation };
-    rb_err_t rc = holders? s_recipients (self, NULL, recipients, &n, why): RB_OK;
+    rb_err_t rc = holders? s_recipients (self, &cause, 0, NULL, recipients, &n, why): RB_OK;
     for (size_t i = 0; !rc && i < count; i++) {
         size_t j = 0;
         while (j < n && !(recipients [j].role == extra [i].role

@@ -16,6 +16,15 @@
  *  refused with UNKNOWN_PEER ("holders"), so the configuration error shows
  *  as a dead letter instead of a notification silently lost.
  *
+ *  What goes beyond the legal minimum reaches a role that needs the
+ *  parents' consent (care: rb_consent.h) only while it is given: such a
+ *  holder is left out of a copy it may not have, and out of the others'
+ *  also_sent_to, and counted as withheld. Without consent it still hears
+ *  of the register's changes (who to call on the case, its own join and
+ *  leave among them), except those the attendance rules made (leerplicht
+ *  joining at the legal threshold tells that the child passed it), and of
+ *  the consent changes for its own role.
+ *
  *  The notifications of one event are numbered in the order they are made
  *  (rb_route_t.index), which with the event id fixes their ids
  *  (rb_notify): a handler applied again makes the same notifications.
@@ -23,6 +32,7 @@
 #ifndef RB_ROUTE_H
 #define RB_ROUTE_H
 
+#include "rb_consent.h"
 #include "rb_node.h"
 #include "rb_notify.h"
 #include "rb_regie.h"
@@ -38,17 +48,21 @@ typedef struct {
     rb_node_t *node;                //  this node: emits and local notices
     const rb_config_t *config;      //  its peers
     rb_regie_t *regie;              //  the register holders are read from
+    rb_consent_t *consent;          //  the parents' consent; NULL: no role needs it
     rb_txn_t *txn;                  //  the causing event's transaction
     const char *case_pseudonym;     //  the case
     const uint8_t *event_id;        //  16 bytes: the causing event
     int64_t occurred_at_ms;         //  when it happened; 0: now
     const char *from_node;          //  where it started
     int32_t today;                  //  YYYYMMDD at this node
+    bool about_child;               //  its register changes tell of the child (the
+                                    //  attendance rules made them): they need consent
     uint32_t index;                 //  the next notification's index in this event
     uint64_t sent;                  //  copies sent (emitted or stored locally)
     uint64_t changes;               //  register changes notified
     rb_route_sent_fn *sent_fn;      //  told of each copy delivered, NULL none
     void *sent_arg;                 //  its argument
+    uint64_t withheld;              //  copies not sent for want of consent
 } rb_route_t;
 
 //  The sent_fn every route rb_route_start makes gets: the daemon sets it
@@ -85,5 +99,10 @@ rb_err_t rb_route_escalation (rb_route_t *self, const Regiebus__Escalation *esca
 //  Deliver one copy made elsewhere (a reminder) to its recipient's node,
 //  as every copy is delivered, but not watched again.
 rb_err_t rb_route_copy (rb_route_t *self, const Regiebus__Notification *copy, rb_refusal_t *why);
+
+//  Notify the parents' consent change for role to the holders of that
+//  role on the case (none: nothing to tell).
+rb_err_t rb_route_consent (rb_route_t *self, const Regiebus__ConsentChange *change,
+                           rb_refusal_t *why);
 
 #endif

@@ -5,7 +5,7 @@
  *  through the real flows:
  *
  *    school-f   SCHOOL_MENTOR          its ENROLMENT (it plays the school on the wire)
- *    portal-f   PARENT                 its PARENT_LINK
+ *    portal-f   PARENT                 its PARENT_LINK, then CONSENT for the three care types
  *    care-f1    JEUGDHULP              its INVOLVEMENT
  *    care-f2    WIJKTEAM, SAMENWERKINGSVERBAND   two INVOLVEMENTs
  *    care-f1    CASUSREGISSEUR         staff, a regie call at mun-f
@@ -55,6 +55,11 @@ s_submit (bench_region_t *region, const bench_opts_t *opts, int i, int kind, con
     return bench_region_submit (region, &region->nodes [i], kind, payload, cases, 1, 1, key, opts, NULL);
 }
 
+//  What mun-f has received from each node once the case is set up: the
+//  enrolment; the parents' link and their consent for the three care
+//  types; one involvement; two.
+static const uint64_t s_received [1 + S_NODES] = { 0, 1, 4, 1, 2 };
+
 //  The school, the parents and care join by the events they send.
 static int
 s_join (bench_region_t *region, const bench_opts_t *opts)
@@ -87,9 +92,16 @@ s_join (bench_region_t *region, const bench_opts_t *opts)
         rc = s_submit (region, opts, 4, REGIEBUS__EVENT_KIND__INVOLVEMENT, &involvement [1].base, "wijkteam");
     if (!rc)
         rc = s_submit (region, opts, 4, REGIEBUS__EVENT_KIND__INVOLVEMENT, &involvement [2].base, "swv");
-    received [2] = received [3] = 1;
-    received [4] = 2;
-    return rc? rc: bench_region_settle (region, received, S_SETUP_MS);
+    //  The parents consent to sharing with every care type, so care gets the signals.
+    Regiebus__Consent consent [3];
+    const char *keys [3] = { "consent-jeugdhulp", "consent-wijkteam", "consent-swv" };
+    for (int i = 0; i < 3 && !rc; i++) {
+        regiebus__consent__init (&consent [i]);
+        consent [i].role = roles [i];
+        consent [i].given = true;
+        rc = s_submit (region, opts, 2, REGIEBUS__EVENT_KIND__CONSENT, &consent [i].base, keys [i]);
+    }
+    return rc? rc: bench_region_settle (region, s_received, S_SETUP_MS);
 }
 
 //  Staff assign an actor on the case at the municipality.
@@ -139,9 +151,8 @@ s_setup (bench_region_t *region, const bench_opts_t *opts)
         fprintf (stderr, "bench: the case has %d holders, not %d\n", holders, S_HOLDERS);
         rc = -1;
     }
-    uint64_t received [1 + S_NODES] = { 0, 1, 1, 1, 2 };
     if (!rc)
-        rc = bench_region_settle (region, received, S_SETUP_MS);
+        rc = bench_region_settle (region, s_received, S_SETUP_MS);
     bench_region_mark (region);
     return rc;
 }

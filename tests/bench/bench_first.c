@@ -6,9 +6,10 @@
  *  of 1,000), which sends an ENROLMENT per pupil to mun-a; portal-a links
  *  every child (the PARENT_LINK the portal daemon sends when a child's
  *  first parent links) and care-a registers its involvement as JEUGDHULP
- *  (the INVOLVEMENT the care daemon sends). Every case then has three
- *  holders: the school, the portal and care, and mun-a has routed every
- *  REGIE_CHANGE of that to them.
+ *  (the INVOLVEMENT the care daemon sends), to which the parents consent
+ *  (the CONSENT the portal sends). Every case then has three holders: the
+ *  school, the portal and care, and mun-a has routed every REGIE_CHANGE
+ *  and CONSENT_CHANGE of that to them.
  *
  *  Then one record_attendance call per tick, paced by absolute deadlines,
  *  each an absence of another pupil, which the school's rules turn into a
@@ -129,10 +130,18 @@ s_setup (s_run_t *self, const bench_opts_t *opts)
     if (!rc)
         rc = bench_region_submit (region, portal, REGIEBUS__EVENT_KIND__PARENT_LINK, &link.base,
                                   self->cases, self->pupils, self->pupils, "link", opts, NULL);
+    //  The parents consent to sharing with youth care: without it care
+    //  would get no absence at all.
+    Regiebus__Consent consent = REGIEBUS__CONSENT__INIT;
+    consent.role = REGIEBUS__ROLE__JEUGDHULP;
+    consent.given = true;
     if (!rc)
         rc = bench_region_submit (region, care, REGIEBUS__EVENT_KIND__INVOLVEMENT, &involvement.base,
                                   self->cases, self->pupils, self->pupils, "involve", opts, NULL);
-    uint64_t received [4] = { 0, self->pupils, self->pupils, self->pupils };
+    if (!rc)
+        rc = bench_region_submit (region, portal, REGIEBUS__EVENT_KIND__CONSENT, &consent.base,
+                                  self->cases, self->pupils, self->pupils, "consent", opts, NULL);
+    uint64_t received [4] = { 0, self->pupils, 2 * self->pupils, self->pupils };
     if (!rc)
         rc = bench_region_settle (region, received, S_SETUP_MS);
     bench_region_mark (region);

@@ -4,10 +4,11 @@
 regiebus-municipality "mun-a" runs with bare regiebus-node peers standing in
 for the agencies: "school-a", "school-b", "care-a", "portal-a", and "other",
 which holds nothing. The bare nodes submit ENROLMENT, ABSENCE_SIGNAL,
-INVOLVEMENT, PARENT_LINK and PARENT_REPORT envelopes (payloads built here)
+INVOLVEMENT, PARENT_LINK, CONSENT and PARENT_REPORT envelopes (payloads built here)
 and receive the NOTIFICATIONs, which every node stores and lists. Checks:
   - an enrolment makes the school a holder: a REGIE_CHANGE reaches it;
   - a parent link and a care involvement join: every holder hears of it;
+  - the parents' consent for youth care: a CONSENT_CHANGE reaches care only;
   - a first absence reaches school, portal and care, each copy with its
     recipient, the other two in also_sent_to, the expected action and date
     of its role, the same notification_id (BLAKE2b-128 of the signal's
@@ -216,6 +217,13 @@ def main(env):
     check_eq(got[PARENT].notification.regie_change.contact, "jeugdhulp team 3", "care's contact")
     log("parent link and involvement: each join reached every holder")
 
+    # -- The parents consent to sharing with youth care: care alone is told ------
+    ev = r.send("portal-a", pb.CONSENT, pb.Consent(role=pb.JEUGDHULP, given=True))
+    got = r.expect(ev, 0, pb.CONSENT_CHANGE, [CARE], "portal-a")
+    check_eq((got[CARE].notification.consent_change.role, got[CARE].notification.consent_change.given),
+             (pb.JEUGDHULP, True), "the consent change at care-a")
+    log("consent for JEUGDHULP: care-a alone hears of it")
+
     # -- A first absence reaches school, portal and care -------------------------
     ev = r.send("school-a", pb.ABSENCE_SIGNAL, signal(pb, pb.FIRST_ABSENCE))
     monday = weekdays_after(FRIDAY, 1)
@@ -311,7 +319,7 @@ def main(env):
     # -- What the counters say -------------------------------------------------------------
     # Copies: enrolment 1, link 2, involvement 3, first absence 3, threshold 4 + 4,
     # care's leave 4, streak 3, report 3, assignment 4, release 4 (3 holders and the leaver).
-    check_eq(r.counters(), {"cases_opened": 1, "notifications_sent": 35, "regie_changes": 7},
+    check_eq(r.counters(), {"cases_opened": 1, "notifications_sent": 36, "regie_changes": 7},
              "mun-a's counters")
     log("counters: 1 case opened, 7 regie changes, 35 notification copies sent")
 

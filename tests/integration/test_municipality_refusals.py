@@ -155,7 +155,9 @@ def check_mixed_batch(r):
     is refused, the batch is applied again without it: the two good ones
     are notified and counted once."""
     pb = r.pb
-    holders = len(r.mun.api.call(show_case=pb.ShowCaseRequest(case_pseudonym=rbtest.CASE)).show_case.holders)
+    # care-a holds WIJKTEAM without the parents' consent: it is not told.
+    holders = len([h for h in r.mun.api.call(show_case=pb.ShowCaseRequest(
+        case_pseudonym=rbtest.CASE)).show_case.holders if h.actor.role != pb.WIJKTEAM])
     before = r.counts()
     counters = r.counters()
     events = [signal(pb, pb.DAILY_DIGEST), signal(pb, 9), signal(pb, pb.DAILY_DIGEST, date=20261130)]
@@ -221,6 +223,9 @@ def check_unreachable_holder(r):
     would notify it is a dead letter (UNKNOWN_PEER holders), not a silent
     loss; staff release care-a, the others hear of it, and signals flow."""
     pb = r.pb
+    # With the parents' consent care-a is one of the signal's recipients.
+    r.send("portal-a", pb.CONSENT, pb.Consent(role=pb.WIJKTEAM, given=True))
+    r.settle()
     del r.mun.peers["care-a"]
     r.mun.restart()
     refused(r, "school-a", pb.ABSENCE_SIGNAL, signal(pb, pb.DAILY_DIGEST), "unknown_peer", "holders")

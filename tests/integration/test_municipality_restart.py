@@ -2,9 +2,10 @@
 """The municipality killed mid-stream shows nobody a notification twice.
 
 The region of test_municipality; school-a enrols the pupil, the portal links
-and care registers involvement. Then school-a queues 600 DAILY_DIGEST signals
-for mun-a with a link window of 4, so that they arrive over a second or more,
-and mun-a is SIGKILLed while it is visibly taking them in, three times, each
+and care registers involvement, to which the parents consent. Then school-a
+queues 600 DAILY_DIGEST signals for mun-a with a link window of 4, so that
+they arrive over a second or more, and mun-a is SIGKILLed while it is
+visibly taking them in, three times, each
 time restarted. Batches it had not committed come again and are handled
 again; notifications it had committed but whose delivery was not yet
 acknowledged are sent again. Checks, at the end:
@@ -55,6 +56,7 @@ def main(env):
     r.send("school-a", pb.ENROLMENT, enrolment(pb))
     r.send("portal-a", pb.PARENT_LINK, pb.ParentLink(linked=True))
     r.send("care-a", pb.INVOLVEMENT, pb.Involvement(role=pb.WIJKTEAM, involved=True, contact="wijkteam"))
+    r.send("portal-a", pb.CONSENT, pb.Consent(role=pb.WIJKTEAM, given=True))
     r.settle()
     before = r.counts()
     log("case set up: school-a, portal-a, care-a hold it (%s notices)" % before)

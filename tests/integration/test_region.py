@@ -7,8 +7,9 @@ care provider and a parents' portal, each the real daemon with its own LMDB
 store, CURVE keys and peers, run the way agencies run them. Checks, each on
 what lands in the notification lists of the nodes:
 
-  - a first absence reaches every holder of the case (school, care,
-    parents) at its own node, under that node's own name for the child,
+  - a first absence reaches every holder of the case (school, care, to
+    which the parents consent, and the parents) at its own node, under
+    that node's own name for the child,
     with the recipient's role, the other holders and what is expected;
   - a parent's sickness report reaches every holder, the school included;
   - absences past 16 hours in 4 weeks make leerplicht join: every holder
@@ -128,6 +129,12 @@ def main(env):
     r.wait_notices("portal-a", case_sanne, 1, "portal hears it joined")
     wait_until(lambda: len(r.call("mun-a", "show_case", show_case=pb.ShowCaseRequest(
         case_pseudonym=case_sanne)).show_case.holders) == 3, 30, "three holders on Sanne's case")
+    # Care hears of the child beyond the legal minimum only with the parents' consent.
+    r.call("portal-a", "consent", consent=pb.ConsentRequest(
+        account="ouder-1", citizen_number=sanne, role=pb.JEUGDHULP, given=True))
+    wait_until(lambda: [i for i in r.notices("care-a", case_sanne)
+                        if i.notification.subject == pb.CONSENT_CHANGE] or None,
+               30, "care hears of the parents' consent")
 
     log("a pupil living in 0518 is routed to mun-b, not mun-a")
     wait_until(lambda: r.node("mun-b").api.call(show_case=pb.ShowCaseRequest(
