@@ -8,6 +8,7 @@
  *                   node, the child's name
  *    portal_link    pseudonym account -> when it was linked
  *    portal_report  idempotency key -> content hash, event id, pseudonym
+ *    portal_consent pseudonym role -> given, since when, by which account
  *
  *  A link is an (account, case) pair; the child's record counts them, so
  *  the first link and the last unlink, the moments the municipality must
@@ -42,6 +43,7 @@ typedef struct {
     rb_table_t children;                //  "portal_child"
     rb_table_t links;                   //  "portal_link"
     rb_table_t reports;                 //  "portal_report"
+    rb_table_t consents;                //  "portal_consent"
 } s_portal_t;
 
 //  portal_child record.
@@ -65,6 +67,19 @@ typedef struct {
     uint8_t event_id [16];              //  the PARENT_REPORT event it sent
     char pseudonym [RB_PSEUDONYM_LEN + 1];  //  the child's case
 } s_report_t;
+
+//  portal_consent record.
+typedef struct {
+    uint8_t version;                    //  S_RECORD_VERSION
+    uint8_t given;                      //  1 given, 0 withdrawn
+    uint8_t since_ms [8];               //  when it was decided
+    char account [S_ACCOUNT_MAX + 1];   //  the parent account that decided it
+} s_consent_t;
+
+//  A consent key: pseudonym then the agency type's role number.
+typedef struct {
+    uint8_t bytes [RB_PSEUDONYM_LEN + 1];
+} s_consent_key_t;
 
 //  A link key: pseudonym then account.
 typedef struct {
@@ -122,6 +137,22 @@ s_check_family (s_portal_t *self, const char *call, const char *account, const c
     return RB_OK;
 }
 
+//  An event about the child to the child's municipality, msg its payload
+//  (a few codes and dates: it fits the buffer); event_id (16 bytes, may
+//  be NULL) receives the event's id.
+static rb_err_t
+s_emit (s_portal_t *self, rb_txn_t *txn, const s_family_t *f, Regiebus__EventKind kind,
+        const ProtobufCMessage *msg, uint8_t *event_id, rb_refusal_t *why)
+{
+    uint8_t payload [64];
+    assert (protobuf_c_message_get_packed_size (msg) <= sizeof payload);
+    rb_emit_t emit = {
+        .destination = f->child.node, .case_pseudonym = f->pseudonym, .kind = kind,
+        .payload = payload, .payload_size = protobuf_c_message_pack (msg, payload),
+    };
+    return rb_node_emit (self->node, txn, &emit, event_id, why);
+}
+
 //  A fixed-size record of a table: RB_ENOTFOUND, or RB_ESTORE when its
 //  size or version is wrong.
 static rb_err_t
@@ -158,6 +189,20 @@ s_read_family (s_portal_t *self, rb_txn_t *txn, s_family_t *f, rb_refusal_t *why
     f->child.node [RB_NAME_MAX] = 0;
     f->child.name [RB_TEXT_MAX] = 0;
     return RB_OK;
+}
+
+
+//  The account must be linked to the child: a parent reports, decides
+//  and looks only for their own child, and an unknown child is answered
+//  the same way.
+static rb_err_t
+s_check_linked (s_family_t *f, const char *call, const char *account, rb_refusal_t *why)
+{
+    char field [48];
+    snprintf (field, sizeof field, "%s.account", call);
+    if (f->linked)
+        return RB_OK;
+    return rb_refuse (why, RB_EDENIED, field, "%s '%s' is not linked to this child", field, account);
 }
 
 
@@ -222,13 +267,7 @@ s_send_link (s_portal_t *self, rb_txn_t *txn, s_family_t *f, bool linked, rb_ref
 {
     Regiebus__ParentLink link = REGIEBUS__PARENT_LINK__INIT;
     link.linked = linked;
-    uint8_t payload [8];
-    rb_emit_t emit = {
-        .destination = f->child.node, .case_pseudonym = f->pseudonym,
-        .kind = REGIEBUS__EVENT_KIND__PARENT_LINK, .payload = payload,
-        .payload_size = regiebus__parent_link__pack (&link, payload),
-    };
-    rb_err_t rc = rb_node_emit (self->node, txn, &emit, NULL, why);
+    rb_err_t rc = s_emit (self, txn, f, REGIEBUS__EVENT_KIND__PARENT_LINK, &link.base, NULL, why);
     if (!rc)
         rb_log_info ("msg=\"parent link sent\" case=%.12s linked=%d to=%s", f->pseudonym,
                      (int) linked, f->child.node);
@@ -340,13 +379,8 @@ s_send_report (s_portal_t *self, rb_txn_t *txn, const Regiebus__ParentReportRequ
     payload.from_date = from;
     payload.until_date = q->until_date;
     payload.code = q->code;
-    uint8_t bytes [64];
-    rb_emit_t emit = {
-        .destination = f->child.node, .case_pseudonym = f->pseudonym,
-        .kind = REGIEBUS__EVENT_KIND__PARENT_REPORT, .payload = bytes,
-        .payload_size = regiebus__parent_report__pack (&payload, bytes),
-    };
-    rb_err_t rc = rb_node_emit (self->node, txn, &emit, report->event_id, why);
+    rb_err_t rc = s_emit (self, txn, f, REGIEBUS__EVENT_KIND__PARENT_REPORT, &payload.base,
+                          report->event_id, why);
     if (rc)
         return rc;
     report->version = S_RECORD_VERSION;
@@ -377,9 +411,8 @@ s_parent_report (s_portal_t *self, rb_call_t *call, rb_txn_t *txn,
         rc = s_read_report (self, txn, q, &report, &duplicate, why);
     if (!rc && !duplicate)
         rc = s_read_family (self, txn, &f, why);
-    if (!rc && !duplicate && !f.linked)
-        rc = rb_refuse (why, RB_EDENIED, "parent_report.account",
-                        "parent_report.account '%s' is not linked to this child", q->account);
+    if (!rc && !duplicate)
+        rc = s_check_linked (&f, "parent_report", q->account, why);
     if (!rc && !duplicate)
         rc = s_send_report (self, txn, q, &f, from, &report, why);
     if (rc)
@@ -399,6 +432,145 @@ s_parent_report (s_portal_t *self, rb_call_t *call, rb_txn_t *txn,
 
 
 // ---------------------------------------------------------------------------
+//  consent: a linked parent gives or withdraws consent for an agency type
+
+//  The agency types parents decide on: sharing with them goes beyond the
+//  legal minimum (the municipality's table is rb_consent.h there).
+static const Regiebus__Role s_consent_types [] = {
+    REGIEBUS__ROLE__JEUGDHULP, REGIEBUS__ROLE__WIJKTEAM, REGIEBUS__ROLE__SAMENWERKINGSVERBAND
+};
+#define S_CONSENT_TYPES (sizeof s_consent_types / sizeof s_consent_types [0])
+
+static rb_err_t
+s_check_type (Regiebus__Role role, rb_refusal_t *why)
+{
+    if (!role)
+        return rb_refuse (why, RB_EMISSING, "consent.role", "consent.role is missing");
+    for (size_t i = 0; i < S_CONSENT_TYPES; i++)
+        if (s_consent_types [i] == role)
+            return RB_OK;
+    return rb_refuse (why, RB_EINVALID, "consent.role",
+                      "consent.role %d is no agency type consent is asked for: "
+                      "JEUGDHULP, WIJKTEAM or SAMENWERKINGSVERBAND", (int) role);
+}
+
+//  The consent on the child's case for role; never decided: not given.
+static rb_err_t
+s_read_consent (s_portal_t *self, rb_txn_t *txn, const char *pseudonym, Regiebus__Role role,
+                s_consent_t *consent, rb_refusal_t *why)
+{
+    s_consent_key_t key;
+    memcpy (key.bytes, pseudonym, RB_PSEUDONYM_LEN);
+    key.bytes [RB_PSEUDONYM_LEN] = (uint8_t) role;
+    memset (consent, 0, sizeof *consent);
+    rb_err_t rc = s_get (txn, self->consents, (rb_val_t) { key.bytes, sizeof key.bytes }, consent,
+                         sizeof *consent);
+    if (rc == RB_ENOTFOUND)
+        memset (consent, 0, sizeof *consent);
+    if (rc && rc != RB_ENOTFOUND)
+        return s_store_error (rc, why);
+    consent->account [S_ACCOUNT_MAX] = 0;
+    return RB_OK;
+}
+
+//  Record the decision and send CONSENT {role, given} to the child's municipality.
+static rb_err_t
+s_send_consent (s_portal_t *self, rb_txn_t *txn, const Regiebus__ConsentRequest *q,
+                s_family_t *f, uint8_t *event_id, rb_refusal_t *why)
+{
+    s_consent_t consent = { .version = S_RECORD_VERSION, .given = q->given };
+    rb_u64_put (consent.since_ms, (uint64_t) rb_node_now_ms (self->node));
+    snprintf (consent.account, sizeof consent.account, "%s", q->account);
+    s_consent_key_t key;
+    memcpy (key.bytes, f->pseudonym, RB_PSEUDONYM_LEN);
+    key.bytes [RB_PSEUDONYM_LEN] = (uint8_t) q->role;
+    rb_err_t rc = rb_txn_put (txn, self->consents, (rb_val_t) { key.bytes, sizeof key.bytes },
+                              (rb_val_t) { &consent, sizeof consent });
+    if (rc)
+        return s_store_error (rc, why);
+    Regiebus__Consent payload = REGIEBUS__CONSENT__INIT;
+    payload.role = q->role;
+    payload.given = q->given;
+    rc = s_emit (self, txn, f, REGIEBUS__EVENT_KIND__CONSENT, &payload.base, event_id, why);
+    if (!rc)
+        rb_log_info ("msg=\"consent sent\" case=%.12s role=%d given=%d to=%s", f->pseudonym,
+                     (int) q->role, (int) q->given, f->child.node);
+    return rc;
+}
+
+static rb_err_t
+s_consent (s_portal_t *self, rb_call_t *call, rb_txn_t *txn, const Regiebus__ConsentRequest *q,
+           rb_refusal_t *why)
+{
+    s_family_t f;
+    s_consent_t consent;
+    memset (&f, 0, sizeof f);
+    uint8_t event_id [16];
+    rb_err_t rc = s_check_family (self, "consent", q->account, q->citizen_number, &f, why);
+    if (!rc)
+        rc = s_check_type (q->role, why);
+    if (!rc)
+        rc = s_read_family (self, txn, &f, why);
+    if (!rc)
+        rc = s_check_linked (&f, "consent", q->account, why);
+    if (!rc)
+        rc = s_read_consent (self, txn, f.pseudonym, q->role, &consent, why);
+    bool changed = !rc && (consent.given != 0) != q->given;
+    if (changed)
+        rc = s_send_consent (self, txn, q, &f, event_id, why);
+    if (rc)
+        return rc;
+    if (changed)
+        rb_node_count (self->node, q->given? "portal_consents_given": "portal_consents_withdrawn", 1);
+    Regiebus__ConsentReply result = REGIEBUS__CONSENT_REPLY__INIT;
+    result.case_pseudonym = f.pseudonym;
+    result.changed = changed;
+    result.event_id.data = changed? event_id: NULL;
+    result.event_id.len = changed? sizeof event_id: 0;
+    Regiebus__ApiReply reply = REGIEBUS__API_REPLY__INIT;
+    reply.result_case = REGIEBUS__API_REPLY__RESULT_CONSENT;
+    reply.consent = &result;
+    return rb_call_reply (call, &reply);
+}
+
+//  A linked parent sees the consent on their child's case, per agency type.
+static rb_err_t
+s_consent_show (s_portal_t *self, rb_call_t *call, rb_txn_t *txn,
+                const Regiebus__ConsentShowRequest *q, rb_refusal_t *why)
+{
+    s_family_t f;
+    memset (&f, 0, sizeof f);
+    rb_err_t rc = s_check_family (self, "consent_show", q->account, q->citizen_number, &f, why);
+    if (!rc)
+        rc = s_read_family (self, txn, &f, why);
+    if (!rc)
+        rc = s_check_linked (&f, "consent_show", q->account, why);
+    s_consent_t consents [S_CONSENT_TYPES];
+    Regiebus__ConsentState states [S_CONSENT_TYPES], *pointers [S_CONSENT_TYPES];
+    for (size_t i = 0; i < S_CONSENT_TYPES && !rc; i++) {
+        rc = s_read_consent (self, txn, f.pseudonym, s_consent_types [i], &consents [i], why);
+        regiebus__consent_state__init (&states [i]);
+        states [i].role = s_consent_types [i];
+        states [i].given = consents [i].given != 0;
+        states [i].since_ms = (int64_t) rb_u64_get (consents [i].since_ms);
+        states [i].by = consents [i].account;
+        pointers [i] = &states [i];
+    }
+    if (rc)
+        return rc;
+    Regiebus__ConsentShowReply result = REGIEBUS__CONSENT_SHOW_REPLY__INIT;
+    result.case_pseudonym = f.pseudonym;
+    result.child_name = f.child.name;
+    result.consents = pointers;
+    result.n_consents = S_CONSENT_TYPES;
+    Regiebus__ApiReply reply = REGIEBUS__API_REPLY__INIT;
+    reply.result_case = REGIEBUS__API_REPLY__RESULT_CONSENT_SHOW;
+    reply.consent_show = &result;
+    return rb_call_reply (call, &reply);
+}
+
+
+// ---------------------------------------------------------------------------
 //  Calls and listings
 
 static rb_err_t
@@ -410,8 +582,13 @@ s_call (rb_node_t *node, rb_call_t *call, rb_txn_t *txn, const Regiebus__ApiRequ
         return s_parent_link (arg, call, txn, request->parent_link, why);
     if (request->call_case == REGIEBUS__API_REQUEST__CALL_PARENT_REPORT)
         return s_parent_report (arg, call, txn, request->parent_report, why);
+    if (request->call_case == REGIEBUS__API_REQUEST__CALL_CONSENT)
+        return s_consent (arg, call, txn, request->consent, why);
+    if (request->call_case == REGIEBUS__API_REQUEST__CALL_CONSENT_SHOW)
+        return s_consent_show (arg, call, txn, request->consent_show, why);
     return rb_refuse (why, RB_EPRECONDITION, "call",
-                      "a portal node takes parent_link and parent_report, not this call");
+                      "a portal node takes parent_link, parent_report, consent and consent_show, "
+                      "not this call");
 }
 
 //  Notifications are listed with the child's name; a listing for one
@@ -468,6 +645,8 @@ rb_portal_setup (rb_node_t *node, const rb_config_t *config, void **state_p, rb_
         rc = rb_node_table (node, "portal_link", &self->links);
     if (!rc)
         rc = rb_node_table (node, "portal_report", &self->reports);
+    if (!rc)
+        rc = rb_node_table (node, "portal_consent", &self->consents);
     if (rc)
         return why->code? rc: s_store_error (rc, why);
     rb_node_set_call_handler (node, s_call, self);
