@@ -2,7 +2,8 @@
  *
  *  One command per call of agency.proto: a school enrols pupils, records
  *  attendance, closes days and lets pupils leave; a care provider registers involvement; the
- *  parents' portal links parents and passes on their reports; a
+ *  parents' portal links parents, passes on their reports and their
+ *  consent, and shows them the consent on their child's case; a
  *  municipality shows and changes a case's regie register. Each command
  *  reads its options, fills the call's request, makes the call and says
  *  what the node answered. What is valid is the node's to decide: the
@@ -385,6 +386,74 @@ rb_cli_parent_report (rb_cli_t *cli)
     if (rb_cli_bad (cli))
         return rb_cli_usage (cli);
     return rb_cli_run (cli, REGIEBUS__API_REQUEST__CALL_PARENT_REPORT, &report.base, s_parent_report_text, NULL);
+}
+
+static int
+s_consent_text (const Regiebus__ApiReply *reply, void *arg)
+{
+    const Regiebus__ConsentRequest *consent = arg;
+    char id [40];
+    if (reply->consent->changed)
+        printf ("consent for %s %s on case %s (event %s): the municipality applies it from now on\n",
+                rb_cli_enum_name (&regiebus__role__descriptor, consent->role),
+                consent->given? "given": "withdrawn", reply->consent->case_pseudonym,
+                rb_cli_uuid_text (reply->consent->event_id, id, sizeof id));
+    else
+        printf ("consent for %s was %s already on case %s: nothing changed\n",
+                rb_cli_enum_name (&regiebus__role__descriptor, consent->role),
+                consent->given? "given": "not given", reply->consent->case_pseudonym);
+    return RB_CLI_EXIT_OK;
+}
+
+//  consent give and consent withdraw: the command's second word says which.
+int
+rb_cli_consent (rb_cli_t *cli)
+{
+    Regiebus__ConsentRequest consent = REGIEBUS__CONSENT_REQUEST__INIT;
+    consent.account = (char *) rb_cli_text (cli, "--account", true);
+    consent.citizen_number = (char *) rb_cli_text (cli, "--bsn", true);
+    consent.role = rb_cli_choice (cli, "--type", rb_cli_roles, true, 0);
+    consent.given = streq (cli->command->name, "consent give");
+    if (rb_cli_bad (cli))
+        return rb_cli_usage (cli);
+    return rb_cli_run (cli, REGIEBUS__API_REQUEST__CALL_CONSENT, &consent.base, s_consent_text, &consent);
+}
+
+static int
+s_consent_show_text (const Regiebus__ApiReply *reply, void *arg)
+{
+    (void) arg;
+    const Regiebus__ConsentShowReply *c = reply->consent_show;
+    printf ("consent on case %s%s%s%s\n", c->case_pseudonym, *c->child_name? " (": "", c->child_name,
+            *c->child_name? ")": "");
+    for (size_t i = 0; i < c->n_consents; i++) {
+        const Regiebus__ConsentState *state = c->consents [i];
+        char since [32];
+        printf ("  %-22s %-10s", rb_cli_enum_name (&regiebus__role__descriptor, state->role),
+                state->given? "given": "not given");
+        if (state->since_ms)
+            printf (" %s since %s%s%s", state->given? "": "withdrawn",
+                    rb_cli_time_text (state->since_ms, since, sizeof since),
+                    *state->by? " by ": "", state->by);
+        else
+            printf (" never asked");
+        printf ("\n");
+    }
+    return RB_CLI_EXIT_OK;
+}
+
+int
+rb_cli_consent_show (rb_cli_t *cli)
+{
+    Regiebus__ConsentShowRequest show = REGIEBUS__CONSENT_SHOW_REQUEST__INIT;
+    if (!rb_cli_flag (cli, "--case") == !rb_cli_flag (cli, "--account"))
+        rb_cli_error (cli, "at the portal give --account A --bsn N, at the municipality --case HEX64");
+    show.account = rb_cli_field (cli, "--account");
+    show.citizen_number = rb_cli_field (cli, "--bsn");
+    show.case_pseudonym = rb_cli_field (cli, "--case");
+    if (rb_cli_bad (cli))
+        return rb_cli_usage (cli);
+    return rb_cli_run (cli, REGIEBUS__API_REQUEST__CALL_CONSENT_SHOW, &show.base, s_consent_show_text, NULL);
 }
 
 // ---------------------------------------------------------------------------

@@ -183,7 +183,8 @@ const char *rb_cli_uuid_text (ProtobufCBinaryData id, char *out, size_t size);
 rb_cli_fn rb_cli_keys_make, rb_cli_keys_region, rb_cli_status, rb_cli_submit,
           rb_cli_received, rb_cli_clock_advance;
 rb_cli_fn rb_cli_enrol, rb_cli_unenrol, rb_cli_attendance, rb_cli_close_day, rb_cli_involve,
-          rb_cli_parent_link, rb_cli_parent_report, rb_cli_case, rb_cli_regie;
+          rb_cli_parent_link, rb_cli_parent_report, rb_cli_case, rb_cli_regie,
+          rb_cli_consent, rb_cli_consent_show;
 rb_cli_fn rb_cli_notifications, rb_cli_ack;
 rb_cli_fn rb_cli_keys_show, rb_cli_keys_status, rb_cli_reload;
 rb_cli_fn rb_cli_plan_register, rb_cli_plan_complete, rb_cli_plan_revise, rb_cli_plan_review,

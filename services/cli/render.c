@@ -213,6 +213,21 @@ s_escalation (const Regiebus__Escalation *e, char *out, size_t size)
     }
 }
 
+//  What a care team reads when the parents decide on sharing with it.
+static void
+s_consent_change (const Regiebus__ConsentChange *c, char *out, size_t size)
+{
+    char since [32];
+    rb_cli_time_text (c->since_ms, since, sizeof since);
+    if (c->given)
+        snprintf (out, size, "The parents consent to sharing this case with %s, from %s",
+                  rb_cli_enum_name (&regiebus__role__descriptor, c->role), since);
+    else
+        snprintf (out, size, "The parents withdrew their consent for %s on %s: "
+                  "nothing beyond the legal minimum follows", rb_cli_enum_name (&regiebus__role__descriptor,
+                  c->role), since);
+}
+
 static void
 s_what (const Regiebus__Notification *n, char *out, size_t size)
 {
@@ -230,6 +245,9 @@ s_what (const Regiebus__Notification *n, char *out, size_t size)
     else
     if (n->subject == REGIEBUS__EVENT_KIND__PLAN_CHANGE && n->plan_change)
         s_plan_change (n->plan_change, out, size);
+    else
+    if (n->subject == REGIEBUS__EVENT_KIND__CONSENT_CHANGE && n->consent_change)
+        s_consent_change (n->consent_change, out, size);
     else
     if (n->subject == REGIEBUS__EVENT_KIND__ENROLMENT)
         snprintf (out, size, "The pupil's enrolment changed");
