@@ -24,8 +24,9 @@ Checks:
   - the status counters notifications_new / notifications_acked follow.
 
 Then a region of the real daemons (school-a, mun-a, care-a, portal-a),
-driven only with the CLI: enrol, parent link, involve, attendance (one
-record and a CSV file), parent report, close-day, case and regie answer in
+driven only with the CLI: enrol, parent link, involve, consent give and
+show, attendance (one record and a CSV file), parent report, close-day,
+case and regie answer in
 plain words (and a refusal names its field, a CSV refusal its line); the
 notifications that reach each node name the child as that node knows it,
 in parentheses after the case.
@@ -296,6 +297,11 @@ def check_region(env):
     # The case needs the school, the parents and care on it before the absence fans out.
     rbtest.wait_until(lambda: len(json.loads(mun.cli("case", case, "--json").stdout)["holders"]) == 3
                       or None, 20, "three holders on the case at mun-a", interval=0.25)
+    # Care hears of the absence only with the parents' consent, applied at mun-a first.
+    said(portal, ["consent", "give", "--account", "ouder.1", "--bsn", BSN, "--type", "jeugdhulp"],
+         ["consent for JEUGDHULP given on case %s" % case])
+    rbtest.wait_until(lambda: json.loads(mun.cli("consent", "show", "--case", case, "--json").stdout)
+                      ["consents"][0]["given"] or None, 20, "the consent applied at mun-a", interval=0.25)
     said(school, ["attendance", "--key", "k1", "--pupil", "1001", "--date", date, "--minutes", "50",
                   "--reason", "sick"], ["k1 (pupil 1001, %s): recorded; signals raised: FIRST_ABSENCE" % text_date])
     records = os.path.join(env.dir, "records.csv")
