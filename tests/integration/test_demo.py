@@ -8,7 +8,8 @@ reads what it prints, step by step, node by node (the watcher's lines
   - 1: each school hears of its own pupils' new cases only (the school
     joining as mentor), under the names it gave them;
   - 2: care joining reaches school-a and care-a, the parent joining
-    school-a, care-a and portal-a;
+    school-a, care-a and portal-a, the parent's consent for JEUGDHULP
+    care-a;
   - 3: Sanne's first absence, on the first of the five weekdays before
     today, reaches school-a ("Sanne Jansen", contact the parents by the
     next weekday), portal-a ("Sanne", contact the school by then) and
@@ -155,9 +156,10 @@ def check_steps(env, out, days):
     for node in HOLDERS:
         r.landed(2, node, "case %s" % sanne[:12], "parent (portal-a, PARENT) joined the case: parent_link")
     r.landed(2, "care-a", "case %s (S. Jansen (dossier J-4471))" % sanne[:12])
+    r.landed(2, "care-a", "case %s" % sanne[:12], "The parents consent to sharing this case with JEUGDHULP")
     r.landed(2, "portal-a", "case %s (Sanne)" % sanne[:12])
     r.only_at(2, HOLDERS)
-    log("2: care's and the parent's joins reached the holders of Sanne's case")
+    log("2: care's and the parent's joins reached the holders of Sanne's case, the consent care-a")
 
     first = "First absence on %s (sick), episode 1" % d1
     by = weekdays_after(days[0], 1).strftime("%Y-%m-%d")
