@@ -36,9 +36,10 @@ static const struct { int kind; unsigned from, to; } s_table [] = {
     { REGIEBUS__EVENT_KIND__NOTIFICATION,   S_MUNICIPALITY, S_ANY },
     { REGIEBUS__EVENT_KIND__PLAN_COMMAND,   S_SCHOOL | S_CARE, S_MUNICIPALITY | S_NODE },
     { REGIEBUS__EVENT_KIND__NOTIFICATION_ACK, S_SCHOOL | S_CARE | S_PORTAL, S_MUNICIPALITY | S_NODE },
-    //  REGIE_CHANGE, PLAN_CHANGE, ESCALATION: only a Notification's
-    //  subject, never an envelope. A new kind is one row here, one in
-    //  proto/README.md's table and one in unit_perms.
+    { REGIEBUS__EVENT_KIND__CONSENT,        S_PORTAL,       S_MUNICIPALITY | S_NODE },
+    //  REGIE_CHANGE, PLAN_CHANGE, ESCALATION, CONSENT_CHANGE: only a
+    //  Notification's subject, never an envelope. A new kind is one row
+    //  here, one in proto/README.md's table and one in unit_perms.
 };
 #define S_TABLE (sizeof s_table / sizeof s_table [0])
 

@@ -26,6 +26,8 @@ static const struct { int kind; const char *from, *to; } s_expected [] = {
     { REGIEBUS__EVENT_KIND__REGIE_CHANGE, "", "" },
     { REGIEBUS__EVENT_KIND__ESCALATION, "", "" },
     { REGIEBUS__EVENT_KIND__PLAN_CHANGE, "", "" },
+    { REGIEBUS__EVENT_KIND__CONSENT, "portal", "node municipality" },
+    { REGIEBUS__EVENT_KIND__CONSENT_CHANGE, "", "" },
     { 0, "", "" },
     { 999, "", "" },
 };
