@@ -2,7 +2,7 @@
 """The audit chain over real daemons: who got and saw what, provably.
 
 A region of school-a, mun-a, care-a and portal-a runs a first absence to
-the end: the enrolment, care's involvement and the parent's link, the
+the end: the enrolment, care's involvement, the parent's link and consent, the
 absence, its notification at every holder, shown to a parent account at
 the portal and acknowledged by a mentor at the school. Then at every node:
 
@@ -116,6 +116,11 @@ def first_absence_flow(env, pb):
         account="ouder-1", citizen_number=sanne, child_name="Sanne", linked=True)), "parent_link")
     wait_until(lambda: len(mun.api.call(show_case=pb.ShowCaseRequest(case_pseudonym=case)).show_case.holders) == 3,
                30, "three holders on Sanne's case")
+    # Care hears of her absence only with the parents' consent, applied at mun-a first.
+    rbtest.check_ok(pb, portal.api.call(consent=pb.ConsentRequest(
+        account="ouder-1", citizen_number=sanne, role=pb.JEUGDHULP, given=True)), "consent")
+    wait_until(lambda: mun.api.call(consent_show=pb.ConsentShowRequest(
+        case_pseudonym=case)).consent_show.consents[0].given, 30, "the consent applied at mun-a")
     rec = pb.AttendanceRecord(idempotency_key="s-0", local_id="a-1", date=ymd(days[5]), minutes=300,
                               reason=pb.SICK)
     rbtest.check_ok(pb, school.api.call(record_attendance=pb.RecordAttendanceRequest(records=[rec])), "absence")
