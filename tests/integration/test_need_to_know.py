@@ -5,12 +5,13 @@ The region of test_region (mun-a, mun-b, school-a, school-b, care-a,
 portal-a, the real daemons). Checked on every envelope each node received
 (list_received, every origin), not only on what it lists as notices:
 
-  - school-a's Sanne (mun-a) with care-a and portal-a on her case,
-    school-a's Daan (mun-b), school-b's Noor (mun-a); absences, a parent's
-    report and regie changes on all three: each node receives envelopes
-    only about the cases where one of its actors holds a role;
-  - released by staff: mun-a's staff assign care-a as WIJKTEAM on Noor's
-    case (care hears of her absence), then release it; care-a gets the
+  - school-a's Sanne (mun-a) with care-a (her parents consenting) and
+    portal-a on her case, school-a's Daan (mun-b), school-b's Noor
+    (mun-a); absences, a parent's report and regie changes on all three:
+    each node receives envelopes only about the cases where one of its
+    actors holds a role;
+  - released by staff: mun-a's staff assign care-a as CASUSREGISSEUR on
+    Noor's case (care hears of her absence), then release it; care-a gets the
     change of its own leaving and then nothing of Noor's case: not her
     next absence, not a staff change, not her parents joining;
   - a care provider ending its involvement: after its own leaving, care-a
@@ -25,7 +26,7 @@ portal-a, the real daemons). Checked on every envelope each node received
 
 import rbtest
 from rbtest import check, check_eq, log, wait_until
-from test_region import Region, enrol_and_join    # noqa: F401 (Region: test_wire_minimal too)
+from test_region import Region, consent_for_care, enrol_and_join    # noqa: F401 (Region: test_wire_minimal too)
 from test_school import bsn, use_school_time_zone, weekdays_before, today, ymd
 
 
@@ -90,6 +91,7 @@ def scenario(env, r):
     enrol_and_join(r, days, sanne, daan, noor)
     wait_until(lambda: len(r.call("mun-a", "show_case", show_case=pb.ShowCaseRequest(
         case_pseudonym=s_case)).show_case.holders) == 3, 30, "three holders on Sanne's case")
+    consent_for_care(r, sanne, s_case)
 
     log("absences on all three cases, a parent's report on Sanne's")
     r.record("school-a", "s-0", "a-1", days[3], 300, pb.SICK)
@@ -109,7 +111,8 @@ def scenario(env, r):
     log("each node received envelopes only about the cases it holds a role on")
 
     log("staff assign care-a to Noor's case, then release it")
-    actor = pb.Actor(node="care-a", role=pb.WIJKTEAM)
+    # A case role of the municipality's: Noor has no parents linked to consent to more.
+    actor = pb.Actor(node="care-a", role=pb.CASUSREGISSEUR)
     r.call("mun-a", "regie join", regie=pb.RegieRequest(case_pseudonym=n_case, actor=actor, joined=True,
                                                         contact="wijkteam 020-555 0500"))
     r.record("school-b", "n-1", "b-1", days[4], 60, pb.SICK)

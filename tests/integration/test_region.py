@@ -110,6 +110,18 @@ def enrol_and_join(r, days, sanne, daan, noor):
         account="ouder-1", citizen_number=sanne, child_name="Sanne", linked=True))
 
 
+def consent_for_care(r, sanne, case):
+    """ouder-1 consents to sharing Sanne's case with youth care, and care-a
+    is told: care hears of the child beyond the legal minimum only so.
+    Call it once care-a holds the case."""
+    pb = r.pb
+    r.call("portal-a", "consent", consent=pb.ConsentRequest(
+        account="ouder-1", citizen_number=sanne, role=pb.JEUGDHULP, given=True))
+    wait_until(lambda: [i for i in r.notices("care-a", case)
+                        if i.notification.subject == pb.CONSENT_CHANGE] or None,
+               30, "care hears of the parents' consent")
+
+
 def absence_notices(pb, items, signal):
     return [i for i in items if i.notification.subject == pb.ABSENCE_SIGNAL
             and i.notification.absence.signal == signal]
@@ -129,12 +141,7 @@ def main(env):
     r.wait_notices("portal-a", case_sanne, 1, "portal hears it joined")
     wait_until(lambda: len(r.call("mun-a", "show_case", show_case=pb.ShowCaseRequest(
         case_pseudonym=case_sanne)).show_case.holders) == 3, 30, "three holders on Sanne's case")
-    # Care hears of the child beyond the legal minimum only with the parents' consent.
-    r.call("portal-a", "consent", consent=pb.ConsentRequest(
-        account="ouder-1", citizen_number=sanne, role=pb.JEUGDHULP, given=True))
-    wait_until(lambda: [i for i in r.notices("care-a", case_sanne)
-                        if i.notification.subject == pb.CONSENT_CHANGE] or None,
-               30, "care hears of the parents' consent")
+    consent_for_care(r, sanne, case_sanne)
 
     log("a pupil living in 0518 is routed to mun-b, not mun-a")
     wait_until(lambda: r.node("mun-b").api.call(show_case=pb.ShowCaseRequest(
