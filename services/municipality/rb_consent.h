@@ -2,7 +2,8 @@
  *
  *  What a school must report to leerplicht is the law's: the school, the
  *  parents, leerplicht and the municipality's own case roles (casusregisseur,
- *  duty desk) get what happens on a case without anyone's consent. Sharing
+ *  duty desk, the doorbraakteam of the escalation ladder) get what happens
+ *  on a case without anyone's consent. Sharing
  *  it with care goes beyond that legal minimum: youth care (JEUGDHULP), the
  *  municipal social team (WIJKTEAM) and the school partnership
  *  (SAMENWERKINGSVERBAND) get it only while the parents consent, per case
