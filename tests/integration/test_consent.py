@@ -252,7 +252,7 @@ def check_refusals(pb, r, case):
         ("an unknown agency type", consent("ouder-1", 99), "INVALID_FIELD", "consent.role"),
         ("another parent looks", show("ouder-2"), "PERMISSION_DENIED", "consent_show.account"),
         ("an unknown child's", show("ouder-1", NOBODY), "PERMISSION_DENIED", "consent_show.account"),
-        ("look without an account", show(""), "INVALID_FIELD", "consent_show.account"),
+        ("look without an account", show(""), "MISSING_FIELD", "consent_show.account"),
         ("look without a child", show("ouder-1", ""), "MISSING_FIELD", "consent_show.citizen_number"),
     ]
     rbtest.check_refusals(pb, r.portal, cases)
