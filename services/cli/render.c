@@ -14,6 +14,7 @@
  *  nothing here invents facts the node did not send.
  */
 #include "rb_cli.h"
+#include <stdarg.h>
 
 #define S_LINE 320                  //  one rendered line
 
@@ -130,6 +131,20 @@ s_plan_milestone (const Regiebus__PlanChange *c, char *out, size_t size)
         snprintf (out, size, "milestone %u '%s' (due %s)", c->milestone, c->label, due);
 }
 
+//  A line for a person to read, cut at the end of its buffer: the names
+//  and labels in it are bounded, but their sum can outgrow any one line.
+static void s_say (char *out, size_t size, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+static void
+s_say (char *out, size_t size, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    vsnprintf (out, size, format, args);
+    va_end (args);
+}
+
 static void
 s_plan_change (const Regiebus__PlanChange *c, char *out, size_t size)
 {
@@ -144,36 +159,36 @@ s_plan_change (const Regiebus__PlanChange *c, char *out, size_t size)
         open += !c->plan->milestones [i]->completed_on;
     switch (c->change) {
         case REGIEBUS__PLAN_CHANGE_KIND__PLAN_REGISTERED:
-            snprintf (out, size, "%s registered by %s on %s, owner %s: %zu milestones, review every %u days",
+            s_say (out, size, "%s registered by %s on %s, owner %s: %zu milestones, review every %u days",
                       plan, by, date, owner, open, c->plan? c->plan->review_interval_days: 0);
             break;
         case REGIEBUS__PLAN_CHANGE_KIND__PLAN_MILESTONE_COMPLETED:
-            snprintf (out, size, "%s: %s completed on %s by %s", plan, what, date, by);
+            s_say (out, size, "%s: %s completed on %s by %s", plan, what, date, by);
             break;
         case REGIEBUS__PLAN_CHANGE_KIND__PLAN_REVISED:
-            snprintf (out, size, "%s revised by %s on %s: %zu open milestones, review every %u days",
+            s_say (out, size, "%s revised by %s on %s: %zu open milestones, review every %u days",
                       plan, by, date, open, c->plan? c->plan->review_interval_days: 0);
             break;
         case REGIEBUS__PLAN_CHANGE_KIND__PLAN_REVIEWED:
-            snprintf (out, size, "%s reviewed by %s on %s", plan, by, date);
+            s_say (out, size, "%s reviewed by %s on %s", plan, by, date);
             break;
         case REGIEBUS__PLAN_CHANGE_KIND__PLAN_CLOSED:
-            snprintf (out, size, "%s closed by %s on %s", plan, by, date);
+            s_say (out, size, "%s closed by %s on %s", plan, by, date);
             break;
         case REGIEBUS__PLAN_CHANGE_KIND__PLAN_STALLED:
-            snprintf (out, size, "%s STALLED: %s; owner %s; stall %u on this case",
+            s_say (out, size, "%s STALLED: %s; owner %s; stall %u on this case",
                       plan, what, owner, c->case_stalls);
             break;
         case REGIEBUS__PLAN_CHANGE_KIND__PLAN_REMINDER:
-            snprintf (out, size, "Reminder: %s, %s is due soon; you own the plan", plan, what);
+            s_say (out, size, "Reminder: %s, %s is due soon; you own the plan", plan, what);
             break;
         case REGIEBUS__PLAN_CHANGE_KIND__PLAN_COMMAND_REFUSED:
-            snprintf (out, size, "Your plan command (plan %u) was refused by the municipality: %s on %s",
+            s_say (out, size, "Your plan command (plan %u) was refused by the municipality: %s on %s",
                       c->plan_id, rb_cli_enum_name (&regiebus__error_code__descriptor, (int) c->refused_code),
                       c->refused_field);
             break;
         default:
-            snprintf (out, size, "%s changed", plan);
+            s_say (out, size, "%s changed", plan);
     }
 }
 
