@@ -25,6 +25,7 @@ struct _rb_ladder_t {
     rb_escalation_t *ladder;            //  each case's place on the ladder
     rb_acks_t *acks;                    //  the watch on acknowledgements
     rb_plan_register_t *plans;          //  to find a fitting plan
+    rb_consent_t *consent;              //  the parents' consent, borrowed; NULL none
     rb_escalation_policy_t policy;      //  the region's ladder
     rb_acks_policy_t ack_policy;        //  the region's reminders
     rb_actor_t duty;                    //  the duty desk
@@ -136,8 +137,18 @@ static rb_route_t
 s_route (rb_ladder_t *self, rb_txn_t *txn, const char *pseudonym, uint8_t event_id [16])
 {
     randombytes_buf (event_id, 16);
-    return rb_route_start (self->node, self->config, self->regie, txn, pseudonym, event_id, 0,
-                           rb_node_name (self->node));
+    rb_route_t route = rb_route_start (self->node, self->config, self->regie, txn, pseudonym,
+                                       event_id, 0, rb_node_name (self->node));
+    //  A step says how long the child has been away: beyond the legal
+    //  minimum it needs the parents' consent, as an absence does.
+    route.consent = self->consent;
+    return route;
+}
+
+void
+rb_ladder_set_consent (rb_ladder_t *self, rb_consent_t *consent)
+{
+    self->consent = consent;
 }
 
 static void

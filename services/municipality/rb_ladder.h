@@ -35,6 +35,7 @@
 #define RB_LADDER_H
 
 #include "rb_acks.h"
+#include "rb_consent.h"
 #include "rb_escalation.h"
 #include "rb_node.h"
 #include "rb_regie.h"
@@ -54,6 +55,11 @@ rb_ladder_t *rb_ladder_new (rb_node_t *node, const rb_config_t *config, rb_regie
 
 //  Destroy and null the caller's pointer. Idempotent.
 void rb_ladder_destroy (rb_ladder_t **self_p);
+
+//  The parents' consent register (borrowed): the ladder's steps and the
+//  reminders it sends reach the roles beyond the legal minimum only while
+//  their consent holds, as absences do (rb_route.h).
+void rb_ladder_set_consent (rb_ladder_t *self, rb_consent_t *consent);
 
 //  An absence signal p arrived on case (after it was routed).
 rb_err_t rb_ladder_on_absence (rb_ladder_t *self, rb_txn_t *txn, const char *case_pseudonym,

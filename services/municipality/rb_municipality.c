@@ -650,6 +650,7 @@ s_timers_setup (s_municipality_t *self, rb_refusal_t *why)
                                   self->timers, why);
     if (!self->ladder)
         return why->code;
+    rb_ladder_set_consent (self->ladder, self->consent);
     rb_mun_plans_on_stall (self->plans, rb_ladder_on_stall, self->ladder);
     rb_route_watch (rb_ladder_sent, self->ladder);
     //  One line per kind of timer: its id prefix and who fires it.

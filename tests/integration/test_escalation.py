@@ -299,6 +299,12 @@ def main(env):
         account="mother", citizen_number=BSN, child_name="Sanne", linked=True))
     l.send("care-a", pb.INVOLVEMENT, pb.Involvement(role=pb.JEUGDHULP, involved=True, contact="team 3"))
     wait_until(lambda: len(l.show().holders) == 3 or None, 20, "three holders at mun-a")
+    #  The ladder's steps tell care how long the child has been away: like
+    #  absences, they reach youth care only with the parents' consent.
+    l.call(l.portal, "consent", consent=pb.ConsentRequest(
+        account="mother", citizen_number=BSN, role=pb.JEUGDHULP, given=True))
+    wait_until(lambda: [i for i in l.notices("care-a") if i.notification.subject == pb.CONSENT_CHANGE] or None,
+               20, "care-a hears of the parents' consent")
     started = acks(l)
     ladder(l, started)
     stalls(l)
