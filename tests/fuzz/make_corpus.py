@@ -48,6 +48,7 @@ def payloads(pb):
                    milestones=[pb.PlanMilestone(number=1, label="opp-draft", date=20261207)])
     return {
         "plan_command": plan_commands(pb, mentor),
+        "consent": [pb.Consent(role=pb.JEUGDHULP, given=True), pb.Consent(role=pb.WIJKTEAM, given=False)],
         "notification_ack": [pb.AckReceipt(notification_id=bytes(range(16)), recipient=mentor,
                                            acked_at_ms=NOW_MS)],
         "enrolment": [
@@ -70,6 +71,8 @@ def payloads(pb):
                 expected_by=20261125, **note),
             pb.Notification(subject=pb.PARENT_REPORT, parent_report=report, expected=pb.NO_ACTION,
                             **note),
+            pb.Notification(subject=pb.CONSENT_CHANGE, consent_change=pb.ConsentChange(
+                role=pb.JEUGDHULP, given=True, since_ms=NOW_MS), expected=pb.NO_ACTION, **note),
             pb.Notification(subject=pb.PLAN_CHANGE, plan_change=pb.PlanChange(
                 change=pb.PLAN_STALLED, plan_id=1, type=pb.PLAN_OPP, owner=mentor, date=20261208,
                 milestone=1, label="opp-draft", due=20261207, stalls=1, case_stalls=1, plan=plan),
@@ -207,6 +210,9 @@ def daemon_calls(pb):
                 idempotency_key="rep-1", account="ouder-1", citizen_number=BSN_A,
                 report=pb.PARENT_SICKNESS, from_date=20261120, until_date=20261124, code=12)),
             "list_for_parent": dict(list_notifications=pb.ListNotificationsRequest(account="ouder-1")),
+            "consent": dict(consent=pb.ConsentRequest(
+                account="ouder-1", citizen_number=BSN_A, role=pb.JEUGDHULP, given=True)),
+            "consent_show": dict(consent_show=pb.ConsentShowRequest(account="ouder-1", citizen_number=BSN_A)),
             "submit": submit(pb, "mun-a"),
         },
         "node": {
