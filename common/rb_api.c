@@ -227,20 +227,15 @@ s_submit (rb_node_t *self, zmsg_t **route_p, const Regiebus__ApiRequest *req)
     Regiebus__Accepted *accepted = calloc (n, sizeof *accepted);
     Regiebus__Accepted **list = calloc (n, sizeof *list);
     uint64_t *assigned = calloc (self->link_count + 1, sizeof *assigned);
-    uint8_t *ids = calloc (n, 16);
     rb_txn_t *child = NULL;
-    rb_err_t rc = idem && accepted && list && assigned && ids? rb_node_txn (self): RB_EINTERNAL;
+    rb_err_t rc = idem && accepted && list && assigned? rb_node_txn (self): RB_EINTERNAL;
     if (!rc)
         rc = rb_txn_child (self->txn, &child);
     if (rc)
         rb_refuse (&why, rc, "", "cannot begin: %s", rb_store_errmsg (self->store));
     uint64_t fresh = 0;
-    if (!rc) {
-        randombytes_buf (ids, n * 16);
-        for (size_t i = 0; i < n; i++)
-            memcpy (idem [i].event_id, ids + 16 * i, 16);
-    }
-    free (ids);
+    for (size_t i = 0; i < n && !rc; i++)
+        rb_node_event_id (self, idem [i].event_id);
     for (size_t i = 0; i < n && !why.code; i++) {
         regiebus__accepted__init (&accepted [i]);
         list [i] = &accepted [i];

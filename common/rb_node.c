@@ -413,21 +413,19 @@ s_batch_restart (void *arg)
     rb_node_counters_restore ((rb_node_t *) arg, true);
 }
 
-//  A new event id: a version 4 UUID. The random bytes come from a pool
-//  filled by one call per 256 ids, since a system call per id is most of
-//  the cost of a municipality's fan-out (eight emits per signal).
-static void
-s_new_event_id (rb_node_t *self, uint8_t event_id [16])
+void
+rb_node_event_id (rb_node_t *self, uint8_t event_id [16])
 {
+    //  The random bytes come from a pool filled by one call per 256 ids,
+    //  since a system call per id is most of the cost of a municipality's
+    //  fan-out (eight emits per signal).
     if (self->id_pool_used + 16 > sizeof self->id_pool) {
         randombytes_buf (self->id_pool, sizeof self->id_pool);
         self->id_pool_used = 0;
     }
-    memcpy (event_id, self->id_pool + self->id_pool_used, 16);
+    rb_wire_event_id (rb_clock_now_ms (self->clock), self->id_pool + self->id_pool_used, event_id);
     sodium_memzero (self->id_pool + self->id_pool_used, 16);
     self->id_pool_used += 16;
-    event_id [6] = (event_id [6] & 0x0f) | 0x40;
-    event_id [8] = (event_id [8] & 0x3f) | 0x80;
 }
 
 rb_err_t
@@ -435,7 +433,7 @@ rb_node_notify_local (rb_node_t *self, rb_txn_t *txn, const char *case_pseudonym
                       const Regiebus__Notification *notification, rb_refusal_t *why)
 {
     uint8_t event_id [16];
-    s_new_event_id (self, event_id);
+    rb_node_event_id (self, event_id);
     Regiebus__Envelope e = REGIEBUS__ENVELOPE__INIT;
     e.version = RB_WIRE_VERSION;
     e.event_id.data = event_id;
@@ -527,7 +525,7 @@ rb_node_emit (rb_node_t *self, rb_txn_t *txn, const rb_emit_t *emit, uint8_t *ev
         return rb_refuse (r, RB_ETOOLARGE, "payload", "payload of %zu bytes is over the limit of %llu",
                           emit->payload_size, (unsigned long long) self->config->max_payload_bytes);
     uint8_t event_id [16];
-    s_new_event_id (self, event_id);
+    rb_node_event_id (self, event_id);
     int64_t now = rb_clock_now_ms (self->clock);
     Regiebus__Envelope e = REGIEBUS__ENVELOPE__INIT;
     e.version = RB_WIRE_VERSION;

@@ -58,6 +58,10 @@ void rb_node_set_handler (rb_node_t *self, rb_inbox_handler_fn *handler, void *a
 const char *rb_node_name (rb_node_t *self);
 int64_t rb_node_now_ms (rb_node_t *self);
 
+//  A new event id (rb_wire_event_id), made at the node clock's now: for
+//  every event this node originates, so that ids sort by when they were made.
+void rb_node_event_id (rb_node_t *self, uint8_t event_id [16]);
+
 //  Open (creating) a daemon's own table in the node's store, for its
 //  setup: call it before the loop runs. Name it after the daemon
 //  ("school_pupil") so it cannot meet a runtime table.

@@ -219,6 +219,17 @@ rb_wire_pseudonym_valid (const char *text)
     return true;
 }
 
+void
+rb_wire_event_id (int64_t unix_ms, const uint8_t random [16], uint8_t id [16])
+{
+    uint64_t ms = unix_ms > 0? (uint64_t) unix_ms & 0xffffffffffffULL: 0;
+    memcpy (id, random, 16);
+    for (int i = 0; i < 6; i++)
+        id [i] = (uint8_t) (ms >> (40 - 8 * i));
+    id [6] = (id [6] & 0x0f) | 0x70;
+    id [8] = (id [8] & 0x3f) | 0x80;
+}
+
 bool
 rb_wire_kind_known (int kind)
 {

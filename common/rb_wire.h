@@ -71,6 +71,14 @@ rb_err_t rb_wire_strings_check (const ProtobufCMessage *msg, size_t max, rb_refu
 //  True for 64 lowercase hex characters.
 bool rb_wire_pseudonym_valid (const char *text);
 
+//  A new event id: a version 7 UUID (RFC 9562), the 48-bit Unix time in
+//  ms first and 74 of the 16 random bytes after it. Ids made later sort
+//  later, so the tables keyed by them (a holder's notice ids, the
+//  municipality's acknowledgement watch) take each commit's new keys on
+//  the same few leaf pages instead of one random page each; the random
+//  bits keep ids made in one ms apart. A time before 1970 counts as 0.
+void rb_wire_event_id (int64_t unix_ms, const uint8_t random [16], uint8_t id [16]);
+
 //  True for an event kind kinds.proto defines (TEST, ENROLMENT ...). Which
 //  kinds a node takes is its daemon's business: it refuses the others.
 bool rb_wire_kind_known (int kind);

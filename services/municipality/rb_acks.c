@@ -1,9 +1,12 @@
 /*  rb_acks: the watch on acknowledgements; see rb_acks.h.
  *
  *  Design. One record per watched copy (or per acknowledgement of a copy
- *  that was not watched), named by a digest of what names a copy: its
- *  notification id and its recipient. The timer's id is "ack/" and the
- *  digest in hex, so a fired timer finds its record without a payload.
+ *  that was not watched), named by what names a copy: the notification
+ *  id's first 8 bytes (the time its cause was made), then 8 bytes of a
+ *  digest of the id and the recipient. Keys that sort by time put one
+ *  commit's new watches on one leaf page, where a digest alone put each
+ *  on its own. The timer's id is "ack/" and the key in hex, so a fired
+ *  timer finds its record without a payload, and the timers sort the same way.
  *  The state moves one way: waiting, reminded, escalated, acknowledged
  *  (acknowledged may come from any of the others).
  */
@@ -13,7 +16,7 @@
 #include <string.h>
 
 #define S_VERSION 1
-#define S_KEY 16                        //  the record's key: BLAKE2b-128
+#define S_KEY 16                        //  the record's key: id time ‖ BLAKE2b, 8 bytes each
 #define S_FIXED (4 + 8 + 8 + 64)        //  version..role, two times, the case
 #define S_MINUTE_MS 60000LL
 #define S_YEAR_MS (365LL * 24 * 3600 * 1000)
@@ -43,12 +46,14 @@ static void
 s_key (const uint8_t *notification_id, const rb_actor_t *recipient, uint8_t key [S_KEY])
 {
     crypto_generichash_state state;
-    uint8_t role = (uint8_t) recipient->role;
-    crypto_generichash_init (&state, NULL, 0, S_KEY);
+    uint8_t role = (uint8_t) recipient->role, digest [16];
+    crypto_generichash_init (&state, NULL, 0, sizeof digest);
     crypto_generichash_update (&state, notification_id, 16);
     crypto_generichash_update (&state, &role, 1);
     crypto_generichash_update (&state, (const uint8_t *) recipient->node, strlen (recipient->node));
-    crypto_generichash_final (&state, key, S_KEY);
+    crypto_generichash_final (&state, digest, sizeof digest);
+    memcpy (key, notification_id, 8);
+    memcpy (key + 8, digest, 8);
 }
 
 static void

@@ -24,7 +24,8 @@
  *  Pure LMDB logic in the caller's transaction, with the node's timers; no
  *  clock (the caller passes now), no sockets. A refusal writes nothing.
  *
- *  Table "ack_watch": key BLAKE2b-128 (notification id ‖ role ‖ node) ->
+ *  Table "ack_watch": key the notification id's first 8 bytes ‖ the first
+ *  8 bytes of BLAKE2b-128 (notification id ‖ role ‖ node) ->
  *  version 1, state, reminders, role, sent_at_ms, acked_at_ms (8 bytes
  *  big-endian each), case pseudonym (64), node (length byte + bytes), then
  *  the packed copy as sent (empty for an acknowledgement of a copy that

@@ -12,8 +12,10 @@
 #include "case.pb-c.h"
 #include <string.h>
 
-#define S_VERSION 1
-#define S_SIZE (3 + 6 * 4)
+//  Version 1 records lack the timer's time (read as 0); version 2 is written.
+#define S_VERSION 2
+#define S_SIZE_V1 (3 + 6 * 4)
+#define S_SIZE (S_SIZE_V1 + 8)
 
 struct _rb_escalation_t {
     rb_table_t table;                   //  "escalation"
@@ -111,7 +113,10 @@ rb_escalation_get (rb_escalation_t *self, rb_txn_t *txn, const char *case_pseudo
     if (rc)
         return rc;
     const uint8_t *v = value.data;
-    if (value.size != S_SIZE || v [0] != S_VERSION || v [1] > RB_ESCALATION_THUISZITTER)
+    bool v1 = value.size == S_SIZE_V1 && v [0] == 1;
+    if (!v1 && (value.size != S_SIZE || v [0] != S_VERSION))
+        return RB_ESTORE;
+    if (v [1] > RB_ESCALATION_THUISZITTER)
         return RB_ESTORE;
     memset (state, 0, sizeof *state);
     state->level = v [1];
@@ -119,6 +124,7 @@ rb_escalation_get (rb_escalation_t *self, rb_txn_t *txn, const char *case_pseudo
     int32_t *dates [] = S_DATES (state);
     for (size_t i = 0; i < 6; i++)
         *dates [i] = s_i32_get (v + 3 + 4 * i);
+    state->timer_made_ms = v1? 0: (int64_t) rb_u64_get (v + S_SIZE_V1);
     return RB_OK;
 }
 
@@ -133,6 +139,7 @@ s_put (rb_escalation_t *self, rb_txn_t *txn, const char *case_pseudonym,
     int32_t *dates [] = S_DATES (state);
     for (size_t i = 0; i < 6; i++)
         s_i32_put (v + 3 + 4 * i, *dates [i]);
+    rb_u64_put (v + S_SIZE_V1, (uint64_t) state->timer_made_ms);
     return rb_txn_put (txn, self->table, (rb_val_t) { (void *) case_pseudonym, 64 },
                        (rb_val_t) { v, sizeof v });
 }
@@ -156,6 +163,26 @@ s_store (rb_escalation_t *self, rb_txn_t *txn, const char *case_pseudonym,
 {
     rb_err_t rc = s_put (self, txn, case_pseudonym, state);
     return rc? rb_refuse (refusal, rc, NULL, "cannot write the ladder: %s", rb_strerror (rc)): RB_OK;
+}
+
+rb_err_t
+rb_escalation_set_timer_made (rb_escalation_t *self, rb_txn_t *txn, const char *case_pseudonym,
+                              int64_t made_ms, rb_refusal_t *refusal)
+{
+    if (!case_pseudonym || !rb_wire_pseudonym_valid (case_pseudonym))
+        return rb_refuse (refusal, RB_EINVALID, "case_pseudonym", "not 64 lowercase hex characters");
+    if (made_ms <= 0)
+        return rb_refuse (refusal, RB_EINVALID, "made_ms", "made_ms must be positive, not %lld",
+                          (long long) made_ms);
+    rb_escalation_state_t state;
+    rb_err_t rc = rb_escalation_get (self, txn, case_pseudonym, &state);
+    if (rc == RB_ENOTFOUND)
+        return rb_refuse (refusal, rc, "case_pseudonym", "the ladder never saw case %.12s...",
+                          case_pseudonym);
+    if (rc)
+        return rb_refuse (refusal, rc, NULL, "cannot read the ladder: %s", rb_strerror (rc));
+    state.timer_made_ms = made_ms;
+    return s_store (self, txn, case_pseudonym, &state, refusal);
 }
 
 static rb_err_t
@@ -250,8 +277,10 @@ rb_escalation_on_absence (rb_escalation_t *self, rb_txn_t *txn, const rb_escalat
         <= (int32_t) p->resume_days)
         s.episode_closed_on = 0;    //  back for a day or two: it goes on
     else {
+        int64_t timer_made_ms = s.timer_made_ms;    //  the case's timer keeps its id
         memset (&s, 0, sizeof s);
         s.episode_started = start;
+        s.timer_made_ms = timer_made_ms;
     }
     *changed = true;
     return s_store (self, txn, case_pseudonym, &s, refusal);

@@ -71,6 +71,7 @@ typedef struct {
     int32_t thuiszitter_since;          //  the day level 3 was reached, 0 none
     int32_t next_remind_on;             //  the next reminder check, 0 none
     int32_t deferred_to;                //  level 2 waits for a fitting plan until then, 0 none
+    int64_t timer_made_ms;              //  when the case's ladder timer id was made, 0 not yet
 } rb_escalation_state_t;
 
 //  One step the ladder took, for the daemon to notify.
@@ -116,6 +117,13 @@ void rb_escalation_destroy (rb_escalation_t **self_p);
 //  The case's state; RB_ENOTFOUND when the ladder never saw it.
 rb_err_t rb_escalation_get (rb_escalation_t *self, rb_txn_t *txn, const char *case_pseudonym,
                             rb_escalation_state_t *state);
+
+//  Record when the case's ladder timer id was made (rb_ladder keys the
+//  timer by it). Refusals: RB_EINVALID "case_pseudonym", "made_ms" (not
+//  positive), RB_ENOTFOUND "case_pseudonym" when the ladder never saw it.
+rb_err_t rb_escalation_set_timer_made (rb_escalation_t *self, rb_txn_t *txn,
+                                       const char *case_pseudonym, int64_t made_ms,
+                                       rb_refusal_t *refusal);
 
 //  An absence signal of kind signal (AbsenceSignalKind numbers) whose
 //  episode started on episode_started, raised on date: a FIRST_ABSENCE (or

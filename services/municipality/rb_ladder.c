@@ -106,10 +106,18 @@ s_read_config (rb_ladder_t *self, const rb_config_t *config, rb_refusal_t *why)
 // ---------------------------------------------------------------------------
 //  The ladder's timer
 
+//  The case's ladder timer id: "esc/", when it was made (12 hex digits of
+//  node ms) and the pseudonym's first 47 characters, so that timers made
+//  in one commit sit side by side in the timer tables. A case whose timer
+//  was set before ids held the time (made_ms 0) has "esc/<60 hex>".
 static void
-s_timer_id (const char *pseudonym, char id [RB_TIMER_ID_MAX + 1])
+s_timer_id (const char *pseudonym, int64_t made_ms, char id [RB_TIMER_ID_MAX + 1])
 {
-    snprintf (id, RB_TIMER_ID_MAX + 1, "%s%.60s", RB_LADDER_TIMER_PREFIX, pseudonym);
+    if (made_ms)
+        snprintf (id, RB_TIMER_ID_MAX + 1, "%s%012llx/%.47s", RB_LADDER_TIMER_PREFIX,
+                  (unsigned long long) made_ms & 0xffffffffffffULL, pseudonym);
+    else
+        snprintf (id, RB_TIMER_ID_MAX + 1, "%s%.60s", RB_LADDER_TIMER_PREFIX, pseudonym);
 }
 
 //  Set the case's timer to the next day something may be due, or cancel it.
@@ -118,14 +126,24 @@ s_schedule (rb_ladder_t *self, rb_txn_t *txn, const char *pseudonym, rb_refusal_
 {
     rb_escalation_state_t state;
     char id [RB_TIMER_ID_MAX + 1];
-    s_timer_id (pseudonym, id);
     rb_err_t rc = rb_escalation_get (self->ladder, txn, pseudonym, &state);
     if (rc && rc != RB_ENOTFOUND)
         return rb_refuse (why, rc, NULL, "cannot read the ladder: %s", rb_strerror (rc));
     int32_t next = rc? 0: rb_escalation_next_on (&self->policy, &state);
-    if (!next)
-        return rb_timers_cancel (self->timers, txn, id, NULL, why);
-    return rb_timers_set (self->timers, txn, id, rb_calendar_day_start_ms (next), pseudonym, 64, why);
+    int64_t made_ms = rc? 0: state.timer_made_ms;
+    s_timer_id (pseudonym, made_ms, id);
+    if (!next || !made_ms)
+        rc = rb_timers_cancel (self->timers, txn, id, NULL, why);
+    if (rc || !next)
+        return rc;
+    if (!made_ms) {
+        made_ms = rb_node_now_ms (self->node);
+        made_ms = made_ms > 0? made_ms: 1;
+        rc = rb_escalation_set_timer_made (self->ladder, txn, pseudonym, made_ms, why);
+        s_timer_id (pseudonym, made_ms, id);
+    }
+    return rc? rc: rb_timers_set (self->timers, txn, id, rb_calendar_day_start_ms (next), pseudonym,
+                                  64, why);
 }
 
 
@@ -136,7 +154,7 @@ s_schedule (rb_ladder_t *self, rb_txn_t *txn, const char *pseudonym, rb_refusal_
 static rb_route_t
 s_route (rb_ladder_t *self, rb_txn_t *txn, const char *pseudonym, uint8_t event_id [16])
 {
-    randombytes_buf (event_id, 16);
+    rb_node_event_id (self->node, event_id);
     rb_route_t route = rb_route_start (self->node, self->config, self->regie, txn, pseudonym,
                                        event_id, 0, rb_node_name (self->node));
     //  A step says how long the child has been away: beyond the legal

@@ -6,9 +6,13 @@
  *  them to the node, each story inside the transaction the runtime gives:
  *
  *    absence   an absence signal opens, closes or resumes the case's
- *              episode; the case's one ladder timer "esc/<60 hex>" is set
- *              to the next day something may be due (the payload is the
- *              full pseudonym), or cancelled
+ *              episode; the case's one ladder timer is set to the next
+ *              day something may be due (the payload is the full
+ *              pseudonym), or cancelled. Its id, "esc/<made>/<47 hex>",
+ *              starts with when it was first made (kept in the case's
+ *              ladder record), so new timers append to the timer tables;
+ *              a case from an older store keeps "esc/<60 hex>" until its
+ *              timer is next set
  *    a look    the ladder timer fires: every step due is taken and
  *              notified (subject ESCALATION) to every holder and the duty
  *              desk; at the doorbraakteam step the configured DOORBRAAKTEAM

@@ -381,7 +381,7 @@ rb_mun_plans_command_call (rb_mun_plans_t *self, rb_call_t *call, rb_txn_t *txn,
     if (!a)
         return rb_refuse (why, RB_EINTERNAL, NULL, "out of memory");
     uint8_t event_id [16];
-    randombytes_buf (event_id, sizeof event_id);   //  a staff call is an event of its own
+    rb_node_event_id (self->node, event_id);      //  a staff call is an event of its own
     a->pseudonym = q->case_pseudonym;
     a->event_id = event_id;
     a->from_node = rb_node_name (self->node);

@@ -546,7 +546,7 @@ s_regie (s_municipality_t *self, rb_call_t *call, rb_txn_t *txn, const Regiebus_
         return *why->field? s_field_prefix (why, "regie."): rc;
     //  A staff decision is an event of its own: its id names the change.
     uint8_t event_id [16];
-    randombytes_buf (event_id, sizeof event_id);
+    rb_node_event_id (self->node, event_id);
     rb_route_t route = s_route (self, txn, q->case_pseudonym, event_id, 0, rb_node_name (self->node));
     rc = rb_route_changes (&route, changes, n, why);
     if (rc)

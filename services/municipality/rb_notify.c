@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-//  The id is BLAKE2b with a 16-byte digest: libsodium's smallest.
+//  The id's tail is BLAKE2b with a 16-byte digest (libsodium's smallest), cut.
 _Static_assert (crypto_generichash_BYTES_MIN == 16, "BLAKE2b-128 is available");
 
 //  In a REGIE_CHANGE rule: the recipient is the actor that joined.
@@ -109,13 +109,15 @@ rb_notify_weekdays_after (int32_t date, int weekdays)
 void
 rb_notify_id (const uint8_t event_id [16], uint32_t index, uint8_t id [16])
 {
-    uint8_t input [20];
+    uint8_t input [20], digest [16];
     memcpy (input, event_id, 16);
     input [16] = (uint8_t) (index >> 24);
     input [17] = (uint8_t) (index >> 16);
     input [18] = (uint8_t) (index >> 8);
     input [19] = (uint8_t) index;
-    crypto_generichash (id, 16, input, sizeof input, NULL, 0);
+    crypto_generichash (digest, 16, input, sizeof input, NULL, 0);
+    memcpy (id, event_id, 8);
+    memcpy (id + 8, digest, 8);
 }
 
 //  The date a cause's deadlines count from.

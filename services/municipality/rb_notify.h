@@ -77,7 +77,10 @@ size_t rb_notify_size (rb_notify_t *self);
 //  lives as long as self.
 const Regiebus__Notification *rb_notify_get (rb_notify_t *self, size_t index);
 
-//  The notification id of the index-th notification caused by event_id.
+//  The notification id of the index-th notification caused by event_id:
+//  the event id's first 8 bytes (its time, for a version 7 id: so ids sort
+//  by when their cause was made, and the tables keyed by them append),
+//  then 8 bytes of BLAKE2b of the event id and index.
 void rb_notify_id (const uint8_t event_id [16], uint32_t index, uint8_t id [16]);
 
 //  What role is expected to do about cause and by when: *action an

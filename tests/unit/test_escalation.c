@@ -364,6 +364,52 @@ s_test_durable (void)
     rb_txn_destroy (&txn);
 }
 
+static void
+s_test_timer_made (void)
+{
+    rb_test_section ("the timer's time is kept, survives a new episode, and a version 1 record reads as 0");
+    rb_table_t table;
+    CHECK_INT (rb_store_table (s_store, RB_ESCALATION_TABLE, &table), RB_OK);
+    rb_txn_t *txn = s_write ();
+    rb_refusal_t r;
+    const char *p = s_case (5);
+    s_absence (txn, p, FIRST, START, START, true);
+    CHECK_INT (s_state (txn, p).timer_made_ms, 0);
+    CHECK_INT (rb_escalation_set_timer_made (s_esc, txn, p, 1790000000123LL, &r), RB_OK);
+    CHECK_INT (s_state (txn, p).timer_made_ms, 1790000000123LL);
+    s_absence (txn, p, CLOSED, START, s_day (3), true);
+    s_absence (txn, p, FIRST, s_day (40), s_day (40), true);     //  a new episode
+    rb_escalation_state_t s = s_state (txn, p);
+    CHECK_INT (s.episode_started, s_day (40));
+    CHECK_INT (s.timer_made_ms, 1790000000123LL);
+    //  Refusals write nothing.
+    const char *fresh = "00000000000000000000000000000000000000000000000000000000000000fe";
+    CHECK_INT (rb_escalation_set_timer_made (s_esc, txn, "ABC", 1, &r), RB_EINVALID);
+    CHECK_REFUSAL (&r, RB_EINVALID, "case_pseudonym");
+    CHECK_INT (rb_escalation_set_timer_made (s_esc, txn, p, 0, &r), RB_EINVALID);
+    CHECK_REFUSAL (&r, RB_EINVALID, "made_ms");
+    CHECK_INT (rb_escalation_set_timer_made (s_esc, txn, fresh, 1, &r), RB_ENOTFOUND);
+    CHECK_REFUSAL (&r, RB_ENOTFOUND, "case_pseudonym");
+    CHECK_INT (rb_escalation_get (s_esc, txn, fresh, &s), RB_ENOTFOUND);
+    //  A record as version 1 wrote it: 27 bytes, no timer time.
+    uint8_t v1 [27] = { 1, 1, 0 };
+    const int32_t dates [6] = { s_day (28), START, 0, 0, s_day (35), 0 };
+    for (int i = 0; i < 6; i++)
+        for (int b = 0; b < 4; b++)
+            v1 [3 + 4 * i + b] = (uint8_t) ((uint32_t) dates [i] >> (24 - 8 * b));
+    CHECK_INT (rb_txn_put (txn, table, (rb_val_t) { fresh, 64 }, (rb_val_t) { v1, sizeof v1 }), RB_OK);
+    s = s_state (txn, fresh);
+    CHECK_UINT (s.level, 1);
+    CHECK_INT (s.level_since, s_day (28));
+    CHECK_INT (s.episode_started, START);
+    CHECK_INT (s.next_remind_on, s_day (35));
+    CHECK_INT (s.timer_made_ms, 0);
+    v1 [0] = 2;                                 //  version 2 must be 35 bytes
+    CHECK_INT (rb_txn_put (txn, table, (rb_val_t) { fresh, 64 }, (rb_val_t) { v1, sizeof v1 }), RB_OK);
+    CHECK_INT (rb_escalation_get (s_esc, txn, fresh, &s), RB_ESTORE);
+    rb_txn_destroy (&txn);
+}
+
 int
 main (void)
 {
@@ -382,6 +428,7 @@ main (void)
     s_test_close_resume ();
     s_test_refusals ();
     s_test_durable ();
+    s_test_timer_made ();
     rb_escalation_destroy (&s_esc);
     rb_store_destroy (&s_store);
     return rb_test_end ();

@@ -106,18 +106,25 @@ s_test_dates_and_ids (void)
     CHECK_INT (rb_notify_weekdays_after (20261131, 1), 0);
     CHECK_INT (rb_notify_weekdays_after (RB_CALENDAR_LAST_DATE, 1), 0);
 
-    rb_test_section ("ids: BLAKE2b-128 of event_id || index (big-endian), fixed values");
+    rb_test_section ("ids: the event id's first 8 bytes, then BLAKE2b-128 of event_id || index (big-endian) cut to 8; fixed values");
     uint8_t id [16];
     char hex [33];
     rb_notify_id (s_event, 0, id);
     s_hex (id, 16, hex);
-    CHECK_STR (hex, "3c835e122005224a9c2d2b7898981d23");
+    CHECK_STR (hex, "00010203040506073c835e122005224a");
     rb_notify_id (s_event, 1, id);
     s_hex (id, 16, hex);
-    CHECK_STR (hex, "391d3b1faeca4299e8b2ce3e1c29f74f");
+    CHECK_STR (hex, "0001020304050607391d3b1faeca4299");
     rb_notify_id (s_event, 7, id);
     s_hex (id, 16, hex);
-    CHECK_STR (hex, "73146348665516cd3565ffb07bf619cc");
+    CHECK_STR (hex, "000102030405060773146348665516cd");
+    //  Caused later, sorted later: the ids keep their events' order.
+    uint8_t later_event [16], later [16];
+    memcpy (later_event, s_event, 16);
+    later_event [5]++;
+    rb_notify_id (later_event, 0, later);
+    rb_notify_id (s_event, 7, id);
+    CHECK (memcmp (id, later, 16) < 0);
 }
 
 static void

@@ -456,6 +456,35 @@ s_test_hash (void)
     CHECK (memcmp (hash_a, hash_b, RB_WIRE_HASH_SIZE) != 0);
 }
 
+static void
+s_test_event_id (void)
+{
+    rb_test_section ("event ids: version 7 UUIDs, the ms first, so later ids sort later");
+    uint8_t random [16], id [16], later [16];
+    memset (random, 0xff, sizeof random);
+    rb_wire_event_id (0x0123456789abLL, random, id);
+    const uint8_t time [6] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab };
+    CHECK (memcmp (id, time, 6) == 0);
+    CHECK_INT (id [6], 0x7f);               //  version 7, random below
+    CHECK_INT (id [7], 0xff);
+    CHECK_INT (id [8], 0xbf);               //  the RFC 9562 variant, random below
+    for (int i = 9; i < 16; i++)
+        CHECK_INT (id [i], 0xff);
+    //  One ms later sorts later whatever the random bytes say.
+    memset (random, 0, sizeof random);
+    rb_wire_event_id (0x0123456789acLL, random, later);
+    CHECK (memcmp (id, later, 16) < 0);
+    CHECK_INT (later [6], 0x70);
+    CHECK_INT (later [8], 0x80);
+    //  Before 1970 counts as 0; beyond 48 bits the time wraps.
+    rb_wire_event_id (-5, random, id);
+    for (int i = 0; i < 6; i++)
+        CHECK_INT (id [i], 0);
+    rb_wire_event_id (0x1000000000001LL, random, id);
+    CHECK_INT (id [5], 1);
+    CHECK_INT (id [0], 0);
+}
+
 int
 main (void)
 {
@@ -467,5 +496,6 @@ main (void)
     s_test_submission_check ();
     s_test_small_checks ();
     s_test_hash ();
+    s_test_event_id ();
     return rb_test_end ();
 }
