@@ -22,9 +22,11 @@ struct _rb_audit_t {
     rb_audit_pos_t stored;          //  the chain's end as committed
     rb_audit_pos_t staged;          //  the head written into the open transaction
     bool is_staged;                 //  staged holds something to commit
+    bool old_head;                  //  the committed head is under the old key
 };
 
-static const uint8_t s_head_key [8] = { 0 };
+static const uint8_t s_head_key [8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static const uint8_t s_old_head_key [8] = { 0 };
 
 // ---------------------------------------------------------------------------
 //  Canonical bytes
@@ -166,12 +168,16 @@ s_chain (const uint8_t prev [RB_AUDIT_HASH_SIZE], const uint8_t *bytes, size_t s
 // ---------------------------------------------------------------------------
 //  Writing
 
+//  The head, under its key or else under the old one (*old says which).
 static rb_err_t
-s_read_head (rb_audit_t *self, rb_txn_t *txn, rb_audit_pos_t *head, bool *found)
+s_read_head (rb_audit_t *self, rb_txn_t *txn, rb_audit_pos_t *head, bool *found, bool *old)
 {
     rb_val_t value;
     memset (head, 0, sizeof *head);
     rb_err_t rc = rb_txn_get (txn, self->table, (rb_val_t) { s_head_key, 8 }, &value);
+    *old = rc == RB_ENOTFOUND;
+    if (*old)
+        rc = rb_txn_get (txn, self->table, (rb_val_t) { s_old_head_key, 8 }, &value);
     *found = rc == RB_OK;
     if (rc == RB_ENOTFOUND)
         return RB_OK;
@@ -201,7 +207,7 @@ rb_audit_new (rb_store_t *store, rb_clock_t *clock, rb_err_t *err)
         rc = rb_txn_begin (store, false, &txn);
     bool found;
     if (!rc)
-        rc = s_read_head (self, txn, &self->stored, &found);
+        rc = s_read_head (self, txn, &self->stored, &found, &self->old_head);
     rb_txn_destroy (&txn);
     if (rc)
         rb_audit_destroy (&self);
@@ -233,8 +239,9 @@ rb_audit_append (rb_audit_t *self, rb_txn_t *txn, rb_audit_rec_t *rec)
     s_chain (self->pos.hash, value, size, rec->hash);
     memcpy (value + size, rec->hash, RB_AUDIT_HASH_SIZE);
     rb_u64_put (key, rec->seq);
-    rb_err_t rc = rb_txn_append (txn, self->table, (rb_val_t) { key, 8 },
-                                 (rb_val_t) { value, size + RB_AUDIT_HASH_SIZE });
+    //  A put, not an append: the head's key sorts after every record.
+    rb_err_t rc = rb_txn_put (txn, self->table, (rb_val_t) { key, 8 },
+                              (rb_val_t) { value, size + RB_AUDIT_HASH_SIZE });
     if (!rc) {
         self->pos.seq = rec->seq;
         memcpy (self->pos.hash, rec->hash, RB_AUDIT_HASH_SIZE);
@@ -282,6 +289,8 @@ rb_audit_stage (rb_audit_t *self, rb_txn_t *txn)
     memcpy (head + 8, self->pos.hash, RB_AUDIT_HASH_SIZE);
     rb_err_t rc = rb_txn_put (txn, self->table, (rb_val_t) { s_head_key, 8 },
                               (rb_val_t) { head, S_HEAD_SIZE });
+    if (!rc && self->old_head)
+        rc = rb_txn_del (txn, self->table, (rb_val_t) { s_old_head_key, 8 });
     if (!rc) {
         self->staged = self->pos;
         self->is_staged = true;
@@ -292,8 +301,10 @@ rb_audit_stage (rb_audit_t *self, rb_txn_t *txn)
 void
 rb_audit_committed (rb_audit_t *self, bool ok)
 {
-    if (ok && self->is_staged)
+    if (ok && self->is_staged) {
         self->stored = self->staged;
+        self->old_head = false;
+    }
     if (!ok)
         self->pos = self->stored;
     self->is_staged = false;
@@ -334,6 +345,8 @@ s_verify_visit (rb_val_t key, rb_val_t value, void *arg)
 {
     s_walk_t *w = arg;
     rb_audit_check_t *c = w->check;
+    if (key.size == 8 && memcmp (key.data, s_head_key, 8) == 0)
+        return 2;               //  the head: every record is behind
     if (key.size != 8)
         return s_broken (c, RB_AUDIT_BAD_ENCODING, w->expect, "a key of %zu bytes after record %llu",
                          key.size, (unsigned long long) c->head.seq);
@@ -389,8 +402,8 @@ rb_audit_verify (rb_audit_t *self, rb_txn_t *txn, rb_audit_check_t *check)
 {
     memset (check, 0, sizeof *check);
     rb_audit_pos_t head;
-    bool found;
-    rb_err_t rc = s_read_head (self, txn, &head, &found);
+    bool found, old;
+    rb_err_t rc = s_read_head (self, txn, &head, &found, &old);
     if (rc == RB_ESTORE) {
         s_broken (check, RB_AUDIT_BAD_ENCODING, 0, "the head is not a seq and a hash");
         return RB_OK;
@@ -404,9 +417,9 @@ rb_audit_verify (rb_audit_t *self, rb_txn_t *txn, rb_audit_check_t *check)
                       s_verify_visit, &walk);
     if (rc == 1)
         return RB_OK;           //  a broken record: check says which
-    if (!rc)
+    if (!rc || rc == 2)
         s_verify_head (check, &head, found);
-    return rc;
+    return rc == 2? RB_OK: rc;
 }
 
 typedef struct {
@@ -424,6 +437,8 @@ s_list_visit (rb_val_t key, rb_val_t value, void *arg)
     char why [100];
     if (l->limit && l->count == l->limit)
         return 1;
+    if (key.size == 8 && memcmp (key.data, s_head_key, 8) == 0)
+        return 1;               //  the head: every record is behind
     if (key.size != 8 || !s_decode (value, &rec, why, sizeof why)) {
         l->rc = RB_ESTORE;
         return 1;

@@ -32,8 +32,13 @@
  *  records always differ, and decoding checks that the lengths add up to
  *  the stored size exactly.
  *
- *  Table "audit": key seq be64 -> canonical bytes || hash (32); key 0 (no
- *  record has seq 0) -> the head: seq be64 || hash (32).
+ *  Table "audit": key seq be64 -> canonical bytes || hash (32); key
+ *  0xff x 8 (after every record) -> the head: seq be64 || hash (32). The
+ *  head sorts last so that it sits on the leaf page the new records go
+ *  to: one transaction writes one page of the table's end, where a head
+ *  at the front cost a second leaf and branch in every commit. A store
+ *  from before keeps its head under key 0 (no record has seq 0) until
+ *  the next commit that appends moves it.
  *
  *  The position of the chain's end lives in memory as well, so appending
  *  costs one put: whoever opens a child transaction around appends and

@@ -77,7 +77,10 @@ s_check_intact (uint64_t count)
     CHECK_UINT (check.broken_seq, 0);
 }
 
-//  The stored bytes of record seq (copied into out), or of the head (seq 0).
+//  The head's key, as a seq: after every record.
+#define S_HEAD UINT64_MAX
+
+//  The stored bytes of record seq (copied into out), or of the head (S_HEAD).
 static size_t
 s_raw_get (uint64_t seq, uint8_t *out, size_t size)
 {
@@ -318,27 +321,53 @@ s_test_gaps (void)
     s_raw_put (9, before_last, before_size);
     s_raw_put (10, last, last_size);
     //  The head moved back one: the last record is beyond it.
-    size_t head_size = s_raw_get (0, head, sizeof head);
+    size_t head_size = s_raw_get (S_HEAD, head, sizeof head);
     uint8_t moved [64];
     memcpy (moved, head, head_size);
     rb_u64_put (moved, 9);
-    s_raw_put (0, moved, head_size);
+    s_raw_put (S_HEAD, moved, head_size);
     check = s_verify (s_audit, s_store);
     CHECK_INT (check.problem, RB_AUDIT_HEAD_MISMATCH);
     CHECK_UINT (check.broken_seq, 10);
     //  The head's hash changed.
     memcpy (moved, head, head_size);
     moved [20] ^= 0x80;
-    s_raw_put (0, moved, head_size);
+    s_raw_put (S_HEAD, moved, head_size);
     check = s_verify (s_audit, s_store);
     CHECK_INT (check.problem, RB_AUDIT_HEAD_MISMATCH);
     CHECK_UINT (check.broken_seq, 10);
     //  No head at all.
-    s_raw_put (0, NULL, 0);
+    s_raw_put (S_HEAD, NULL, 0);
     check = s_verify (s_audit, s_store);
     CHECK_INT (check.problem, RB_AUDIT_HEAD_MISMATCH);
-    s_raw_put (0, head, head_size);
+    s_raw_put (S_HEAD, head, head_size);
     s_check_intact (10);
+}
+
+static void
+s_test_old_head (void)
+{
+    rb_test_section ("a store with its head under key 0 (the old layout) verifies, and its next commit moves the head last");
+    uint8_t head [64];
+    size_t head_size = s_raw_get (S_HEAD, head, sizeof head);
+    s_raw_put (S_HEAD, NULL, 0);
+    s_raw_put (0, head, head_size);
+    rb_audit_destroy (&s_audit);
+    rb_err_t rc;
+    s_audit = rb_audit_new (s_store, s_clock, &rc);
+    CHECK_INT (rc, RB_OK);
+    CHECK_UINT (rb_audit_count (s_audit), 10);
+    s_check_intact (10);
+    s_append (11, 12);
+    s_check_intact (12);
+    rb_txn_t *txn;
+    uint8_t key [8] = { 0 };
+    rb_val_t value;
+    CHECK_INT (rb_txn_begin (s_store, false, &txn), RB_OK);
+    CHECK_INT (rb_txn_get (txn, s_table, (rb_val_t) { key, 8 }, &value), RB_ENOTFOUND);
+    rb_txn_destroy (&txn);
+    CHECK_UINT (s_raw_get (S_HEAD, head, sizeof head), 8 + RB_AUDIT_HASH_SIZE);
+    CHECK_UINT (rb_u64_get (head), 12);
 }
 
 static void
@@ -346,7 +375,6 @@ s_test_readonly (void)
 {
     rb_test_section ("a read-only opening verifies and lists, and writes nothing");
     //  One process opens an environment once: the writer closes first.
-    s_append (11, 12);
     rb_audit_destroy (&s_audit);
     rb_store_destroy (&s_store);
     rb_refusal_t r = { 0 };
@@ -429,6 +457,7 @@ main (void)
     s_test_rewind ();
     s_test_tamper ();
     s_test_gaps ();
+    s_test_old_head ();
     s_test_readonly ();
     s_test_peek ();
     CHECK_STR (rb_audit_kind_name (RB_AUDIT_DELIVERED), "delivered");
