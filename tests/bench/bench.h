@@ -220,6 +220,13 @@ void bench_sort (int64_t *values, size_t count);
 double bench_lmdb_rate (const char *dir, size_t per_commit, size_t value_bytes,
                         double seconds, uint64_t max_records, bench_dist_t *commit_us);
 
+//  Commits per second of writers processes at once, each committing
+//  per_commit records at a time into an environment of its own under dir,
+//  as the nodes of a region on one machine share its disk. commit_us (may
+//  be NULL) gets the distribution of all their commit durations.
+double bench_lmdb_shared (const char *dir, int writers, size_t per_commit, size_t value_bytes,
+                          double seconds, uint64_t max_records, bench_dist_t *commit_us);
+
 //  The distribution of count values in ns (sorted in place), in µs.
 bench_dist_t bench_dist (int64_t *values, size_t count);
 

@@ -37,6 +37,7 @@
 #define S_TARGET_RATE 100000.0      //  events/s through one durable link
 #define S_TARGET_P99_US 5000.0      //  p99 at 1,000 events/s
 #define S_TARGET_FIRST_P99_US 10000.0   //  first absence p99 at 1,000 absences/s
+#define S_SHARED_WRITERS 4              //  the first-absence region's nodes, one disk
 #define S_TARGET_FANOUT 50000.0     //  notifications/s of one case
 #define S_TARGET_TIMERS_MS 100.0    //  the due scan of 10,000 among 1,000,000
 
@@ -44,6 +45,8 @@
 typedef struct {
     double lmdb [3];                //  records/s at 1, 100, 1,000 per commit
     bench_dist_t lmdb_commit [3];   //  their commit durations
+    double lmdb_shared;             //  commits/s of 4 environments committing at once
+    bench_dist_t lmdb_shared_commit;    //  their commit durations
     double lmdb_link;               //  records/s at B's mean batch size
     size_t link_batch;              //  that batch size, 0 when unknown
     double push_pull;               //  messages/s
@@ -214,6 +217,15 @@ s_print_raw (const bench_opts_t *o, const s_results_t *r)
             snprintf (measured, sizeof measured, "%s", a);
         s_row (what, measured, "", "");
     }
+    snprintf (what, sizeof what, "raw: LMDB, %d environments committing at once, 1 record of %zu B "
+              "per fsync'd commit each", S_SHARED_WRITERS, o->record_bytes);
+    s_rate (a, sizeof a, r->lmdb_shared, "commits/s in all");
+    if (r->lmdb_shared > 0)
+        snprintf (measured, sizeof measured, "%s (commit p50 %.0f µs, p99 %.0f µs)", a,
+                  r->lmdb_shared_commit.p50, r->lmdb_shared_commit.p99);
+    else
+        snprintf (measured, sizeof measured, "%s", a);
+    s_row (what, measured, "", "");
     snprintf (what, sizeof what, "raw: ZeroMQ PUSH/PULL, %zu B messages, loopback TCP", o->record_bytes);
     s_row (what, s_rate (a, sizeof a, r->push_pull, "msg/s"), "", "");
     snprintf (what, sizeof what, "raw: ZeroMQ REQ/REP round trip, %zu B, loopback TCP", o->record_bytes);
@@ -271,7 +283,7 @@ s_print_throughput (const bench_opts_t *o, const s_results_t *r)
 //  p50, p90, p99 and max of a latency, against the REQ/REP round trip and
 //  the p99 of a one-record LMDB commit.
 static void
-s_latency_rows (const char *what, bool ran, const bench_dist_t *d, const s_results_t *r)
+s_latency_rows (const char *what, bool ran, const bench_dist_t *d, const s_results_t *r, bool region)
 {
     const char *names [4] = { "p50", "p90", "p99", "max" };
     double values [4] = { d->p50, d->p90, d->p99, d->max };
@@ -293,6 +305,13 @@ s_latency_rows (const char *what, bool ran, const bench_dist_t *d, const s_resul
             snprintf (lmdb, sizeof lmdb, "LMDB 1-record commit p99: %.0f µs", r->lmdb_commit [0].p99);
             s_row ("〃 p99, against LMDB", "", lmdb, ran? s_times (c, sizeof c, values [i], r->lmdb_commit [0].p99): "");
         }
+        if (i == 2 && region && r->lmdb_shared > 0) {
+            char lmdb [96];
+            snprintf (lmdb, sizeof lmdb, "LMDB, %d committing at once: commit p99 %.0f µs",
+                      S_SHARED_WRITERS, r->lmdb_shared_commit.p99);
+            s_row ("〃 p99, against the shared disk", "", lmdb,
+                   ran? s_times (c, sizeof c, values [i], r->lmdb_shared_commit.p99): "");
+        }
     }
 }
 
@@ -304,7 +323,7 @@ s_print_region (const bench_opts_t *o, const s_results_t *r)
         snprintf (what, sizeof what, "first absence: accepted at the school → committed at the portal's and "
                   "care's nodes, %s absences/s over %s pupils", s_num (a, sizeof a, (double) o->rate),
                   s_num (b, sizeof b, (double) o->pupils));
-        s_latency_rows (what, r->first.ran, &r->first.latency, r);
+        s_latency_rows (what, r->first.ran, &r->first.latency, r, true);
     }
     if (o->run_fanout) {
         const bench_fanout_t *f = &r->fanout;
@@ -506,7 +525,7 @@ s_print (const bench_opts_t *o, const s_results_t *r, const char *dir)
         char what [160], b [32];
         snprintf (what, sizeof what, "latency accepted at A → committed at B, %s events/s",
                   s_num (b, sizeof b, (double) o->rate));
-        s_latency_rows (what, r->latency.ran, &r->latency.latency, r);
+        s_latency_rows (what, r->latency.ran, &r->latency.latency, r, false);
     }
     s_print_region (o, r);
     if (o->run_timers)
@@ -755,7 +774,7 @@ main (int argc, char *argv [])
     }
     s_results_t r;
     memset (&r, 0, sizeof r);
-    r.lmdb [0] = r.lmdb [1] = r.lmdb [2] = r.lmdb_link = r.lmdb_fanout = r.push_pull = r.req_rep_us = -1;
+    r.lmdb [0] = r.lmdb [1] = r.lmdb [2] = r.lmdb_link = r.lmdb_fanout = r.lmdb_shared = r.push_pull = r.req_rep_us = -1;
     r.load_start = s_load ();
     int failed = 0;
     if (opts.run_raw) {
@@ -765,6 +784,10 @@ main (int argc, char *argv [])
                                           s_max_records (&opts), &r.lmdb_commit [i]);
             failed += r.lmdb [i] < 0;
         }
+        fprintf (stderr, "bench: LMDB, %d environments committing at once ...\n", S_SHARED_WRITERS);
+        r.lmdb_shared = bench_lmdb_shared (dir, S_SHARED_WRITERS, 1, opts.record_bytes, opts.raw_seconds,
+                                           s_max_records (&opts), &r.lmdb_shared_commit);
+        failed += r.lmdb_shared < 0;
         fprintf (stderr, "bench: ZeroMQ PUSH/PULL ...\n");
         r.push_pull = bench_zmq_push_pull (opts.record_bytes, opts.zmq_messages, opts.raw_seconds + 2);
         fprintf (stderr, "bench: ZeroMQ REQ/REP ...\n");

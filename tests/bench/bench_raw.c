@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -106,26 +108,15 @@ s_remove_env (const char *path)
     rmdir (path);
 }
 
-double
-bench_lmdb_rate (const char *dir, size_t per_commit, size_t value_bytes, double seconds,
-                 uint64_t max_records, bench_dist_t *commit_us)
+//  Commit per_commit records at a time into a fresh environment at path
+//  until seconds pass or max_records or max_commits are reached; each
+//  commit's duration in ns goes to commits, their number to *count and
+//  the records to *records. Returns the LMDB error, 0 when all went well.
+static int
+s_lmdb_run (const char *path, size_t per_commit, const uint8_t *value, size_t value_bytes,
+            double seconds, uint64_t max_records, uint64_t max_commits, int64_t *commits,
+            uint64_t *count, uint64_t *records, int64_t *elapsed_ns)
 {
-    char path [512];
-    snprintf (path, sizeof path, "%s/lmdb-%zu", dir, per_commit);
-    if (mkdir (path, 0700) && errno != EEXIST) {
-        fprintf (stderr, "bench: cannot create %s: %s\n", path, strerror (errno));
-        return -1;
-    }
-    uint8_t *value = malloc (value_bytes? value_bytes: 1);
-    uint64_t max_commits = max_records / per_commit + 1;
-    int64_t *commits = calloc (max_commits, sizeof *commits);
-    if (!value || !commits) {
-        free (value);
-        free (commits);
-        return -1;
-    }
-    for (size_t i = 0; i < value_bytes; i++)
-        value [i] = (uint8_t) ('a' + i % 26);
     //  Room for every record twice over: copy-on-write pages need slack.
     size_t map = (size_t) (max_records + per_commit) * (value_bytes + 64) * 2 + (64u << 20);
     MDB_env *env = NULL;
@@ -144,16 +135,16 @@ bench_lmdb_rate (const char *dir, size_t per_commit, size_t value_bytes, double 
         rc = mdb_dbi_open (txn, "records", MDB_CREATE, &dbi);
     if (!rc)
         rc = mdb_txn_commit (txn);
-    uint64_t seq = 0, count = 0;
+    uint64_t seq = 0, n = 0;
     int64_t start = bench_now_ns ();
     int64_t deadline = start + (int64_t) (seconds * S_NS);
     int64_t now = start;
-    while (!rc && seq < max_records && count < max_commits && now < deadline) {
+    while (!rc && seq < max_records && n < max_commits && now < deadline) {
         rc = mdb_txn_begin (env, NULL, 0, &txn);
         for (size_t i = 0; i < per_commit && !rc; i++) {
             uint8_t key_bytes [8];
             s_put_be64 (key_bytes, ++seq);
-            MDB_val k = { 8, key_bytes }, v = { value_bytes, value };
+            MDB_val k = { 8, key_bytes }, v = { value_bytes, (void *) value };
             rc = mdb_put (txn, dbi, &k, &v, 0);
         }
         int64_t before = bench_now_ns ();
@@ -163,20 +154,143 @@ bench_lmdb_rate (const char *dir, size_t per_commit, size_t value_bytes, double 
         if (txn)
             mdb_txn_abort (txn);
         now = bench_now_ns ();
-        commits [count++] = now - before;
+        commits [n++] = now - before;
     }
-    if (commit_us)
-        *commit_us = bench_dist (commits, count);
-    free (commits);
-    if (rc)
-        fprintf (stderr, "bench: LMDB at %zu per commit: %s\n", per_commit, mdb_strerror (rc));
     if (env)
         mdb_env_close (env);
     s_remove_env (path);
-    free (value);
-    if (rc || now <= start)
+    *count = n;
+    *records = seq;
+    *elapsed_ns = now - start;
+    return rc;
+}
+
+static uint8_t *
+s_value (size_t value_bytes)
+{
+    uint8_t *value = malloc (value_bytes? value_bytes: 1);
+    for (size_t i = 0; value && i < value_bytes; i++)
+        value [i] = (uint8_t) ('a' + i % 26);
+    return value;
+}
+
+double
+bench_lmdb_rate (const char *dir, size_t per_commit, size_t value_bytes, double seconds,
+                 uint64_t max_records, bench_dist_t *commit_us)
+{
+    char path [512];
+    snprintf (path, sizeof path, "%s/lmdb-%zu", dir, per_commit);
+    if (mkdir (path, 0700) && errno != EEXIST) {
+        fprintf (stderr, "bench: cannot create %s: %s\n", path, strerror (errno));
         return -1;
-    return (double) seq / ((double) (now - start) / S_NS);
+    }
+    uint8_t *value = s_value (value_bytes);
+    uint64_t max_commits = max_records / per_commit + 1;
+    int64_t *commits = calloc (max_commits, sizeof *commits);
+    if (!value || !commits) {
+        free (value);
+        free (commits);
+        return -1;
+    }
+    uint64_t count, records;
+    int64_t elapsed;
+    int rc = s_lmdb_run (path, per_commit, value, value_bytes, seconds, max_records, max_commits,
+                         commits, &count, &records, &elapsed);
+    if (commit_us)
+        *commit_us = bench_dist (commits, count);
+    free (commits);
+    free (value);
+    if (rc)
+        fprintf (stderr, "bench: LMDB at %zu per commit: %s\n", per_commit, mdb_strerror (rc));
+    if (rc || elapsed <= 0)
+        return -1;
+    return (double) records / ((double) elapsed / S_NS);
+}
+
+double
+bench_lmdb_shared (const char *dir, int writers, size_t per_commit, size_t value_bytes,
+                   double seconds, uint64_t max_records, bench_dist_t *commit_us)
+{
+    //  Each writer is a process of its own, as each node is: one LMDB
+    //  environment per process. Their commit times come back through a
+    //  shared map; a pipe starts them together.
+    uint64_t max_commits = max_records / per_commit + 1;
+    size_t slot = sizeof (uint64_t) * 2 + max_commits * sizeof (int64_t);
+    uint8_t *shared = mmap (NULL, slot * (size_t) writers, PROT_READ | PROT_WRITE,
+                            MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    uint8_t *value = s_value (value_bytes);
+    int start [2] = { -1, -1 };
+    if (shared == MAP_FAILED || !value || pipe (start)) {
+        fprintf (stderr, "bench: cannot set up %d LMDB writers: %s\n", writers, strerror (errno));
+        if (shared != MAP_FAILED)
+            munmap (shared, slot * (size_t) writers);
+        free (value);
+        return -1;
+    }
+    fflush (NULL);
+    pid_t pids [16];
+    int started = 0;
+    for (; started < writers && started < 16; started++) {
+        pids [started] = fork ();
+        if (pids [started] < 0)
+            break;
+        if (pids [started] == 0) {
+            close (start [1]);
+            char go;
+            if (read (start [0], &go, 1) < 0)
+                _exit (2);
+            char path [512];
+            snprintf (path, sizeof path, "%s/lmdb-shared-%d", dir, started);
+            if (mkdir (path, 0700) && errno != EEXIST)
+                _exit (2);
+            uint8_t *mine = shared + slot * (size_t) started;
+            uint64_t count, records;
+            int64_t elapsed;
+            int rc = s_lmdb_run (path, per_commit, value, value_bytes, seconds, max_records, max_commits,
+                                 (int64_t *) (mine + 16), &count, &records, &elapsed);
+            memcpy (mine, &count, 8);
+            memcpy (mine + 8, &elapsed, 8);
+            _exit (rc? 1: 0);
+        }
+    }
+    close (start [0]);
+    close (start [1]);          //  every writer reads end of file: go
+    int failed = started < writers;
+    for (int i = 0; i < started; i++) {
+        int status;
+        failed += waitpid (pids [i], &status, 0) != pids [i] || !WIFEXITED (status)
+               || WEXITSTATUS (status) != 0;
+    }
+    //  Gather every commit into one distribution; the rate is the sum of
+    //  each writer's own.
+    uint64_t total = 0;
+    double rate = 0;
+    for (int i = 0; !failed && i < writers; i++) {
+        uint64_t count;
+        int64_t elapsed;
+        memcpy (&count, shared + slot * (size_t) i, 8);
+        memcpy (&elapsed, shared + slot * (size_t) i + 8, 8);
+        total += count;
+        rate += elapsed > 0? (double) count / ((double) elapsed / S_NS): 0;
+    }
+    int64_t *all = failed? NULL: calloc (total + 1, sizeof *all);
+    size_t at = 0;
+    for (int i = 0; all && i < writers; i++) {
+        uint64_t count;
+        memcpy (&count, shared + slot * (size_t) i, 8);
+        memcpy (all + at, shared + slot * (size_t) i + 16, count * sizeof *all);
+        at += count;
+    }
+    if (all && commit_us)
+        *commit_us = bench_dist (all, at);
+    munmap (shared, slot * (size_t) writers);
+    free (value);
+    if (!all) {
+        fprintf (stderr, "bench: %d LMDB writers at once: a writer failed\n", writers);
+        return -1;
+    }
+    free (all);
+    return rate;
 }
 
 // ---------------------------------------------------------------------------
