@@ -17,7 +17,6 @@
 #include "rb_log.h"
 #include "rb_perms.h"
 #include "rb_text.h"
-#include <sodium.h>
 
 #define S_LIST_DEFAULT 1000
 #define S_LIST_MAX 10000
@@ -179,10 +178,7 @@ s_submit_one (rb_node_t *self, rb_txn_t *txn, const Regiebus__Submission *s, siz
     if (!found) {
         int64_t now = rb_clock_now_ms (self->clock);
         memcpy (idem->hash, hash, RB_WIRE_HASH_SIZE);
-        //  event_id holds random bytes drawn for the whole request at once:
-        //  one getrandom call per request, not one per event.
-        idem->event_id [6] = (idem->event_id [6] & 0x0f) | 0x40;    //  UUID version 4
-        idem->event_id [8] = (idem->event_id [8] & 0x3f) | 0x80;    //  RFC 4122 variant
+        //  event_id is a version 7 UUID made for the request (rb_node_event_id).
         idem->recorded_at = now;
         snprintf (idem->destination, sizeof idem->destination, "%s", s->destination);
         Regiebus__Envelope e = REGIEBUS__ENVELOPE__INIT;
