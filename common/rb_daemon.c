@@ -31,6 +31,7 @@ rb_daemon_main (int argc, char *argv [], const char *program, const char *role,
         free (overrides);
         return s_usage (program);
     }
+    rb_node_catch_stop ();
     zsys_init ();
     zsys_set_logstream (NULL);
     rb_refusal_t why;

@@ -9,6 +9,7 @@
 #include "rb_keys.h"
 #include "rb_log.h"
 #include "rb_perms.h"
+#include <signal.h>
 #include <sodium.h>
 
 #define S_DRAIN_FRAMES 256      //  most frames taken from one socket per turn
@@ -18,6 +19,31 @@
 //  Start and stop
 
 static void s_drop_refusals (zlist_t *refusals);
+
+//  SIGTERM and SIGINT stop the loop through this flag, not through CZMQ's
+//  zsys_interrupted, which CZMQ's actors (zauth, zmonitor) watch too: one
+//  that wakes and finds it set ends by itself, whenever that is. A stop
+//  during startup thus ended them before the node had set them up, and
+//  the node waited forever on a send to the authenticator, or aborted in
+//  zmonitor. Here the actors run until rb_node_destroy ends them.
+static volatile sig_atomic_t s_stop;
+
+static void
+s_on_stop (int signum)
+{
+    (void) signum;
+    s_stop = 1;
+}
+
+void
+rb_node_catch_stop (void)
+{
+    zsys_handler_set (NULL);        //  CZMQ's own handler is never installed, or is removed
+    struct sigaction action = { .sa_handler = s_on_stop };
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGTERM, &action, NULL);
+    sigaction (SIGINT, &action, NULL);
+}
 
 //  Watch a CURVE server socket for handshakes the allowlist refused.
 static zactor_t *
@@ -179,7 +205,23 @@ rb_node_bind (rb_node_t *self, rb_refusal_t *r)
     rb_refusal_clear (r);
     if (self->router)
         return rb_refuse (r, RB_EPRECONDITION, "node/bind", "the node is bound already");
-    return s_open_sockets (self, r);
+    //  A process's signal goes to any of its threads that does not block
+    //  it, and CZMQ's actors end when one interrupts their poll. A monitor
+    //  that ended so left its last signal on the pipe the loop reads its
+    //  events from: the loop took it for an event, and zactor_destroy then
+    //  waited forever for it at shutdown. A thread starts with its
+    //  creator's signal mask, so the actors started here keep the signals
+    //  a node acts on blocked, and those reach the loop's thread. Until the
+    //  actors are set up the signals wait, so no handshake is cut short.
+    sigset_t signals, was;
+    sigemptyset (&signals);
+    sigaddset (&signals, SIGTERM);
+    sigaddset (&signals, SIGINT);
+    sigaddset (&signals, SIGHUP);
+    pthread_sigmask (SIG_BLOCK, &signals, &was);
+    rb_err_t rc = s_open_sockets (self, r);
+    pthread_sigmask (SIG_SETMASK, &was, NULL);
+    return rc;
 }
 
 rb_node_t *
@@ -1123,7 +1165,8 @@ rb_node_run (rb_node_t *self)
                  self->config->role, self->config->bind, self->config->api_endpoint,
                  self->link_count, rb_clock_is_test (self->clock)? "test": "wall");
     zmq_pollitem_t items [RB_MAX_PEERS + 4];
-    while (!self->terminated && !zsys_interrupted)
+    //  zsys_interrupted: a program that kept CZMQ's handler (the unit tests)
+    while (!self->terminated && !s_stop && !zsys_interrupted)
         s_turn (self, items, s_poll_items (self, items));
     rb_log_info ("msg=\"node stopped\"");
     return 0;

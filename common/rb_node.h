@@ -200,6 +200,12 @@ void rb_node_end_turn (rb_node_t *self, bool keep);
 //  at once when the node was never bound.
 int rb_node_run (rb_node_t *self);
 
+//  Have SIGTERM and SIGINT stop rb_node_run through the node's own
+//  handler instead of CZMQ's, whose zsys_interrupted also ends the node's
+//  actors before their time (rb_node.c says how that hung a daemon). A
+//  daemon calls it before zsys_init, so that no stop ever goes to CZMQ's.
+void rb_node_catch_stop (void);
+
 //  Ask the loop to stop after its current turn. Safe from any thread.
 void rb_node_stop (rb_node_t *self);
 
