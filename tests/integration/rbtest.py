@@ -68,6 +68,20 @@ CASE = hashlib.sha256(b"regiebus integration test case").hexdigest()
 _T0 = time.monotonic()
 
 
+def backtraces(pid, timeout=60):
+    """Every thread's stack of a live process, from gdb when the machine
+    has it: what a hang leaves behind for whoever reads the failure."""
+    gdb = shutil.which("gdb")
+    if not gdb:
+        return "(no gdb on this machine)"
+    try:
+        out = subprocess.run([gdb, "-p", str(pid), "-batch", "-ex", "thread apply all bt"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+        return out.stdout.decode(errors="replace")
+    except (OSError, subprocess.SubprocessError) as e:
+        return "(gdb failed: %s)" % e
+
+
 class TestFailure(Exception):
     """A check did not hold; the message says what and with which values."""
 
@@ -492,10 +506,12 @@ class Node:
         try:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
+            stacks = backtraces(self.proc.pid)
             self.proc.kill()
             self.proc.wait(10)
             self._drop_api()
-            raise TestFailure("%s did not stop within %ss of %s" % (self.name, timeout, sig.name))
+            raise TestFailure("%s did not stop within %ss of %s; where its threads were:\n%s"
+                              % (self.name, timeout, sig.name, stacks))
         self._drop_api()
         log("stopped %s with %s (exit %d)" % (self.name, sig.name, rc))
         if expect_rc is not None:
