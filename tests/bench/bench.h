@@ -6,8 +6,10 @@
  *
  *    raw      LMDB records per second at 1, 100 and 1,000 records per
  *             fsync'd commit (and at the batch size the link produced);
- *             ZeroMQ PUSH/PULL messages per second and the REQ/REP round
- *             trip, over loopback TCP (bench_raw.c)
+ *             four environments committing at once; ZeroMQ PUSH/PULL
+ *             messages per second and the REQ/REP round trip, over
+ *             loopback TCP (bench_raw.c); the first absence's path over
+ *             plain LMDB, two commits in a row (bench_path.c)
  *    link     events per second from a client's first submit at node A
  *             until node B has committed them all, and the latency from
  *             "accepted" at A to "committed" at B at a fixed rate
@@ -66,6 +68,7 @@ typedef struct {
     uint64_t zmq_messages;      //  count bound of PUSH/PULL
     uint64_t zmq_round_trips;   //  count bound of REQ/REP
     size_t record_bytes;        //  LMDB value and ZeroMQ message size
+    size_t path_tables;         //  the raw path: tables each node writes an absence to
     //  throughput
     uint64_t events;            //  events to push through the link
     uint64_t per_request;       //  events per SubmitRequest
@@ -226,6 +229,16 @@ double bench_lmdb_rate (const char *dir, size_t per_commit, size_t value_bytes,
 //  be NULL) gets the distribution of all their commit durations.
 double bench_lmdb_shared (const char *dir, int writers, size_t per_commit, size_t value_bytes,
                           double seconds, uint64_t max_records, bench_dist_t *commit_us);
+
+//  The first absence's path over plain LMDB (bench_path.c): four
+//  processes, school -> municipality -> two holders, each group-committing
+//  one record of value_bytes per absence to each of tables tables (1 to
+//  16), at rate absences/s for
+//  warmup_seconds + seconds. latency_us gets the distribution from the
+//  school's commit to the later holder's commit of the absences after the
+//  warm-up, counted their number. Returns 0, or -1 on failure.
+int bench_lmdb_path (const char *dir, uint64_t rate, double warmup_seconds, double seconds,
+                     size_t value_bytes, size_t tables, bench_dist_t *latency_us, uint64_t *counted);
 
 //  The distribution of count values in ns (sorted in place), in µs.
 bench_dist_t bench_dist (int64_t *values, size_t count);

@@ -47,6 +47,9 @@ typedef struct {
     bench_dist_t lmdb_commit [3];   //  their commit durations
     double lmdb_shared;             //  commits/s of 4 environments committing at once
     bench_dist_t lmdb_shared_commit;    //  their commit durations
+    bool lmdb_path_ran;             //  the first absence's path over plain LMDB
+    bench_dist_t lmdb_path;         //  its latency
+    uint64_t lmdb_path_count;       //  absences counted
     double lmdb_link;               //  records/s at B's mean batch size
     size_t link_batch;              //  that batch size, 0 when unknown
     double push_pull;               //  messages/s
@@ -93,6 +96,8 @@ s_usage (FILE *to)
         "  --plans N             plans: open cases with a plan each (default 1000000)\n"
         "  --plans-due N         plans: of which milestones pass (default 10000)\n"
         "  --raw-seconds S       time bound of each raw measurement (default 3)\n"
+        "  --path-tables N       the first absence's path over plain LMDB: tables each node\n"
+        "                        writes an absence to, one record each (1 to 16, default 1)\n"
         "  --set SECTION/KEY=V   setting for every node, e.g. link/batch_events=1024\n",
         RB_BENCH_NODE_BIN, RB_BENCH_SCHOOL_BIN, RB_BENCH_MUNICIPALITY_BIN);
     return 2;
@@ -205,7 +210,7 @@ s_where (const char *part, const char **labels, const bench_dist_t **d, int coun
 static void
 s_print_raw (const bench_opts_t *o, const s_results_t *r)
 {
-    char a [96], c [32], what [96], measured [160];
+    char a [96], c [32], what [200], measured [160];
     for (int i = 0; i < 3; i++) {
         snprintf (what, sizeof what, "raw: LMDB, %s record%s of %zu B per fsync'd commit",
                   s_num (c, sizeof c, (double) s_lmdb_batches [i]), i? "s": "", o->record_bytes);
@@ -225,6 +230,17 @@ s_print_raw (const bench_opts_t *o, const s_results_t *r)
                   r->lmdb_shared_commit.p50, r->lmdb_shared_commit.p99);
     else
         snprintf (measured, sizeof measured, "%s", a);
+    s_row (what, measured, "", "");
+    snprintf (what, sizeof what, "raw: the first absence's path over plain LMDB (school → municipality → "
+              "2 holders, 4 processes, group commits, 1 record per absence in %s%zu table%s), %s absences/s",
+              o->path_tables == 1? "": "each of ", o->path_tables, o->path_tables == 1? "": "s",
+              s_num (c, sizeof c, (double) o->rate));
+    if (r->lmdb_path_ran)
+        snprintf (measured, sizeof measured, "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms",
+                  r->lmdb_path.p50 / 1000.0, r->lmdb_path.p90 / 1000.0, r->lmdb_path.p99 / 1000.0,
+                  r->lmdb_path.max / 1000.0);
+    else
+        snprintf (measured, sizeof measured, "not measured");
     s_row (what, measured, "", "");
     snprintf (what, sizeof what, "raw: ZeroMQ PUSH/PULL, %zu B messages, loopback TCP", o->record_bytes);
     s_row (what, s_rate (a, sizeof a, r->push_pull, "msg/s"), "", "");
@@ -311,6 +327,13 @@ s_latency_rows (const char *what, bool ran, const bench_dist_t *d, const s_resul
                       S_SHARED_WRITERS, r->lmdb_shared_commit.p99);
             s_row ("〃 p99, against the shared disk", "", lmdb,
                    ran? s_times (c, sizeof c, values [i], r->lmdb_shared_commit.p99): "");
+        }
+        if ((i == 0 || i == 2) && region && r->lmdb_path_ran) {
+            char lmdb [96], row2 [64];
+            double floor = i? r->lmdb_path.p99: r->lmdb_path.p50;
+            snprintf (lmdb, sizeof lmdb, "the path over plain LMDB: %s %.2f ms", names [i], floor / 1000.0);
+            snprintf (row2, sizeof row2, "〃 %s, against the raw path", names [i]);
+            s_row (row2, "", lmdb, ran? s_times (c, sizeof c, values [i], floor): "");
         }
     }
 }
@@ -577,6 +600,7 @@ s_defaults (bench_opts_t *o)
     o->school_bin = RB_BENCH_SCHOOL_BIN;
     o->municipality_bin = RB_BENCH_MUNICIPALITY_BIN;
     o->record_bytes = 200;
+    o->path_tables = 1;
     o->payload_bytes = 100;
     o->in_flight = 4;
     o->rate = 1000;
@@ -628,6 +652,7 @@ s_valid (const bench_opts_t *o)
         && o->pupils <= 1000000 && o->signals > 0 && o->signals <= 10000000
         && o->timers_due > 0 && o->timers_due <= o->timers && o->timers <= 20000000
         && o->plans_due > 0 && o->plans_due <= o->plans && o->plans <= 5000000
+        && o->path_tables >= 1 && o->path_tables <= 16
         && (!o->run_first_absence || absences <= (double) o->pupils);
 }
 
@@ -712,6 +737,9 @@ s_parse (bench_opts_t *o, int argc, char *argv [])
         if (OPT ("--raw-seconds"))
             o->raw_seconds = atof (value);
         else
+        if (OPT ("--path-tables"))
+            o->path_tables = (size_t) strtoull (value, NULL, 10);
+        else
         if (OPT ("--set")) {
             if (o->set_count == BENCH_MAX_SETS || !strchr (value, '='))
                 return s_usage (stderr);
@@ -788,6 +816,12 @@ main (int argc, char *argv [])
         r.lmdb_shared = bench_lmdb_shared (dir, S_SHARED_WRITERS, 1, opts.record_bytes, opts.raw_seconds,
                                            s_max_records (&opts), &r.lmdb_shared_commit);
         failed += r.lmdb_shared < 0;
+        fprintf (stderr, "bench: the first absence's path over plain LMDB at %llu/s ...\n",
+                 (unsigned long long) opts.rate);
+        r.lmdb_path_ran = bench_lmdb_path (dir, opts.rate, opts.warmup_seconds, opts.latency_seconds,
+                                           opts.record_bytes, opts.path_tables, &r.lmdb_path,
+                                           &r.lmdb_path_count) == 0;
+        failed += !r.lmdb_path_ran;
         fprintf (stderr, "bench: ZeroMQ PUSH/PULL ...\n");
         r.push_pull = bench_zmq_push_pull (opts.record_bytes, opts.zmq_messages, opts.raw_seconds + 2);
         fprintf (stderr, "bench: ZeroMQ REQ/REP ...\n");
