@@ -8,6 +8,13 @@
  *  another one. Its first byte is a version so a later layout can be told
  *  apart.
  *
+ *  The counters (last number given, new, acknowledged) are one more value
+ *  in the same table, under the key 0xff x 8, big-endian like the numbers:
+ *  it sorts after every notice, so storing notices and counting them
+ *  write the same rightmost leaf, one table fewer per commit than a table
+ *  of their own. A store made before kept them in "notice_meta"; they are
+ *  read from there while the key is absent and moved by the first write.
+ *
  *  Every call works inside the caller's transaction and writes either all
  *  it has to write or nothing the caller keeps: a refusal is decided before
  *  the first put, and a storage error is returned for the caller to abort.
@@ -18,11 +25,14 @@
 
 #define S_VERSION 1
 #define S_ID_KEY 17                     //  notification_id (16) + role (1)
+#define S_COUNTS_SIZE 24                //  last number given, new, acknowledged: be64 each
 
 struct _rb_notices_t {
-    rb_table_t notices;                 //  "notice": seq be64 -> record + packed Notification
+    rb_table_t notices;                 //  "notice": seq be64 -> record + packed Notification;
+                                        //  s_counts_key -> the counters
     rb_table_t ids;                     //  "notice_id": id + role -> seq be64
-    rb_table_t meta;                    //  "notice_meta": "next", "new", "acked" -> be64
+    rb_table_t legacy;                  //  "notice_meta": the counters of a store made
+                                        //  before they moved into "notice"; read, then emptied
     char self_name [RB_NAME_MAX + 1];   //  recipients must be this node
 };
 
@@ -41,6 +51,22 @@ typedef struct {
     char pad [6];                       //  zero
 } s_record_t;
 
+//  The counters, as one transaction reads and writes them.
+typedef struct {
+    uint64_t last;                      //  the last number given; the next notice gets last + 1
+    uint64_t fresh;                     //  how many are new
+    uint64_t acked;                     //  how many are acknowledged
+    bool legacy;                        //  read from "notice_meta": delete them there on write
+} s_counts_t;
+
+//  The counters live in the notice table under a key that sorts after
+//  every notice number (numbers run from 1 and stop below it), so they
+//  sit on the rightmost leaf, where new notices go: a commit that stores
+//  notices writes one leaf for both instead of a table of its own. The
+//  same key is never a notice: walks stop at it and lookups refuse it.
+static const uint8_t s_counts_key [8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+#define S_SEQ_LIMIT UINT64_MAX          //  the counters' key as a number: never a notice's
+
 
 // ---------------------------------------------------------------------------
 //  Life
@@ -57,7 +83,7 @@ rb_notices_new (rb_store_t *store, const char *self_name)
     memcpy (self->self_name, self_name, len + 1);
     if (rb_store_table (store, "notice", &self->notices)
     ||  rb_store_table (store, "notice_id", &self->ids)
-    ||  rb_store_table (store, "notice_meta", &self->meta))
+    ||  rb_store_table (store, "notice_meta", &self->legacy))
         rb_notices_destroy (&self);
     return self;
 }
@@ -73,31 +99,64 @@ rb_notices_destroy (rb_notices_t **self_p)
 
 
 // ---------------------------------------------------------------------------
-//  The meta table: three counters
+//  The counters
 
-//  Read one counter into *value (0 when it was never written).
+static const char *s_legacy_names [3] = { "next", "new", "acked" };
+
+//  A store made before the counters moved kept them in "notice_meta",
+//  one be64 each under "next", "new" and "acked" (absent: 0).
 static rb_err_t
-s_meta (rb_notices_t *self, rb_txn_t *txn, const char *name, uint64_t *value)
+s_counts_legacy (rb_notices_t *self, rb_txn_t *txn, s_counts_t *counts)
 {
-    rb_val_t found;
-    rb_err_t rc = rb_txn_get (txn, self->meta, rb_val_str (name), &found);
-    *value = 0;
-    if (rc == RB_ENOTFOUND)
-        return RB_OK;
-    if (rc)
-        return rc;
-    if (found.size != 8)
-        return RB_ESTORE;
-    *value = rb_u64_get (found.data);
+    uint64_t *values [3] = { &counts->last, &counts->fresh, &counts->acked };
+    for (int i = 0; i < 3; i++) {
+        rb_val_t found;
+        rb_err_t rc = rb_txn_get (txn, self->legacy, rb_val_str (s_legacy_names [i]), &found);
+        if (rc == RB_ENOTFOUND)
+            continue;
+        if (rc)
+            return rc;
+        if (found.size != 8)
+            return RB_ESTORE;
+        *values [i] = rb_u64_get (found.data);
+        counts->legacy = true;
+    }
     return RB_OK;
 }
 
+//  The counters under their key, or else where an older store kept them.
 static rb_err_t
-s_meta_put (rb_notices_t *self, rb_txn_t *txn, const char *name, uint64_t value)
+s_counts_read (rb_notices_t *self, rb_txn_t *txn, s_counts_t *counts)
 {
-    uint8_t bytes [8];
-    rb_u64_put (bytes, value);
-    return rb_txn_put (txn, self->meta, rb_val_str (name), (rb_val_t) { bytes, 8 });
+    memset (counts, 0, sizeof *counts);
+    rb_val_t found;
+    rb_err_t rc = rb_txn_get (txn, self->notices, (rb_val_t) { s_counts_key, 8 }, &found);
+    if (rc == RB_ENOTFOUND)
+        return s_counts_legacy (self, txn, counts);
+    if (rc)
+        return rc;
+    if (found.size != S_COUNTS_SIZE)
+        return RB_ESTORE;
+    counts->last = rb_u64_get (found.data);
+    counts->fresh = rb_u64_get ((const uint8_t *) found.data + 8);
+    counts->acked = rb_u64_get ((const uint8_t *) found.data + 16);
+    return RB_OK;
+}
+
+//  Under their key; the legacy entries go in the same transaction, so a
+//  store never holds both.
+static rb_err_t
+s_counts_write (rb_notices_t *self, rb_txn_t *txn, const s_counts_t *counts)
+{
+    uint8_t value [S_COUNTS_SIZE];
+    rb_u64_put (value, counts->last);
+    rb_u64_put (value + 8, counts->fresh);
+    rb_u64_put (value + 16, counts->acked);
+    rb_err_t rc = rb_txn_put (txn, self->notices, (rb_val_t) { s_counts_key, 8 },
+                              (rb_val_t) { value, S_COUNTS_SIZE });
+    for (int i = 0; i < 3 && !rc && counts->legacy; i++)
+        rc = rb_txn_del (txn, self->legacy, rb_val_str (s_legacy_names [i]));
+    return rc;
 }
 
 
@@ -197,13 +256,15 @@ rb_notices_store (rb_notices_t *self, rb_txn_t *txn, const Regiebus__Envelope *e
     if (rc != RB_ENOTFOUND)
         return rb_refuse (r, rc? rc: RB_ESTORE, NULL, "cannot read the notification index");
 
-    uint64_t last = 0, fresh = 0;
-    rc = s_meta (self, txn, "next", &last);
-    if (!rc)
-        rc = s_meta (self, txn, "new", &fresh);
+    s_counts_t counts;
+    rc = s_counts_read (self, txn, &counts);
     if (rc)
         return rb_refuse (r, rc, NULL, "cannot read the notification counters");
-    uint64_t seq = last + 1;
+    if (counts.last >= S_SEQ_LIMIT - 1)
+        return rb_refuse (r, RB_EFULL, "seq", "the notice numbers are used up (the last was %llu)",
+                          (unsigned long long) counts.last);
+    uint64_t seq = ++counts.last;
+    counts.fresh++;
 
     s_record_t record = { .version = S_VERSION, .state = RB_NOTICE_NEW,
                           .received_at_ms = now_ms, .origin_seq = e->origin_seq };
@@ -225,9 +286,7 @@ rb_notices_store (rb_notices_t *self, rb_txn_t *txn, const Regiebus__Envelope *e
     if (!rc)
         rc = rb_txn_put (txn, self->ids, (rb_val_t) { id, sizeof id }, (rb_val_t) { key, 8 });
     if (!rc)
-        rc = s_meta_put (self, txn, "next", seq);
-    if (!rc)
-        rc = s_meta_put (self, txn, "new", fresh + 1);
+        rc = s_counts_write (self, txn, &counts);
     if (rc)
         return rb_refuse (r, rc, NULL, "cannot store the notification");
     *seq_out = seq;
@@ -291,12 +350,15 @@ typedef struct {
     rb_err_t rc;                        //  RB_ESTORE when a record was damaged
 } s_scan_t;
 
-//  Returns 1 to stop the walk: limit reached, visit said stop, or damage.
+//  Returns 1 to stop the walk: limit reached, the counters (every notice
+//  is before them), visit said stop, or damage.
 static int
 s_scan (rb_val_t key, rb_val_t value, void *arg)
 {
     s_scan_t *scan = arg;
     if (scan->limit && scan->count == scan->limit)
+        return 1;
+    if (key.size == 8 && memcmp (key.data, s_counts_key, 8) == 0)
         return 1;
     s_record_t record;
     if (key.size != 8 || s_record (value, &record)) {
@@ -344,13 +406,23 @@ rb_notices_unacked_before (rb_notices_t *self, rb_txn_t *txn, int64_t received_b
     return s_walk (self, txn, 0, &scan);
 }
 
+//  Notice seq's stored value; RB_ENOTFOUND for none, and for the
+//  counters' key, which is no notice's number.
+static rb_err_t
+s_lookup (rb_notices_t *self, rb_txn_t *txn, uint64_t seq, rb_val_t *value)
+{
+    if (seq == S_SEQ_LIMIT)
+        return RB_ENOTFOUND;
+    uint8_t key [8];
+    rb_u64_put (key, seq);
+    return rb_txn_get (txn, self->notices, (rb_val_t) { key, 8 }, value);
+}
+
 rb_err_t
 rb_notices_get (rb_notices_t *self, rb_txn_t *txn, uint64_t seq, rb_notice_visit_fn *visit, void *arg)
 {
-    uint8_t key [8];
-    rb_u64_put (key, seq);
     rb_val_t value;
-    rb_err_t rc = rb_txn_get (txn, self->notices, (rb_val_t) { key, 8 }, &value);
+    rb_err_t rc = s_lookup (self, txn, seq, &value);
     if (rc)
         return rc;
     int result = 0;
@@ -360,9 +432,10 @@ rb_notices_get (rb_notices_t *self, rb_txn_t *txn, uint64_t seq, rb_notice_visit
 rb_err_t
 rb_notices_counts (rb_notices_t *self, rb_txn_t *txn, uint64_t *new_count, uint64_t *acked_count)
 {
-    rb_err_t rc = s_meta (self, txn, "new", new_count);
-    if (!rc)
-        rc = s_meta (self, txn, "acked", acked_count);
+    s_counts_t counts;
+    rb_err_t rc = s_counts_read (self, txn, &counts);
+    *new_count = rc? 0: counts.fresh;
+    *acked_count = rc? 0: counts.acked;
     return rc;
 }
 
@@ -376,10 +449,8 @@ rb_notices_ack (rb_notices_t *self, rb_txn_t *txn, uint64_t seq, const char *by,
 {
     if (rb_text_id_check (by, RB_NOTICE_BY_MAX, "._@-", "by", r))
         return r->code;
-    uint8_t key [8];
-    rb_u64_put (key, seq);
     rb_val_t value;
-    rb_err_t rc = rb_txn_get (txn, self->notices, (rb_val_t) { key, 8 }, &value);
+    rb_err_t rc = s_lookup (self, txn, seq, &value);
     if (rc == RB_ENOTFOUND)
         return rb_refuse (r, RB_ENOTFOUND, "seq", "no notification %llu", (unsigned long long) seq);
     s_record_t record;
@@ -391,10 +462,12 @@ rb_notices_ack (rb_notices_t *self, rb_txn_t *txn, uint64_t seq, const char *by,
         return rb_refuse (r, RB_EPRECONDITION, "seq",
                           "notification %llu was already acknowledged by %s at %lld",
                           (unsigned long long) seq, record.acked_by, (long long) record.acked_at_ms);
-    uint64_t fresh = 0, acked = 0;
-    rc = rb_notices_counts (self, txn, &fresh, &acked);
+    s_counts_t counts;
+    rc = s_counts_read (self, txn, &counts);
     if (rc)
         return rb_refuse (r, rc, NULL, "cannot read the notification counters");
+    counts.fresh = counts.fresh? counts.fresh - 1: 0;
+    counts.acked++;
 
     //  The value points into the map: copy it before writing over it.
     uint8_t *copy = malloc (value.size);
@@ -405,11 +478,11 @@ rb_notices_ack (rb_notices_t *self, rb_txn_t *txn, uint64_t seq, const char *by,
     snprintf (record.acked_by, sizeof record.acked_by, "%s", by);
     memcpy (copy, value.data, value.size);
     memcpy (copy, &record, sizeof record);
+    uint8_t key [8];
+    rb_u64_put (key, seq);
     rc = rb_txn_put (txn, self->notices, (rb_val_t) { key, 8 }, (rb_val_t) { copy, value.size });
     free (copy);
     if (!rc)
-        rc = s_meta_put (self, txn, "new", fresh? fresh - 1: 0);
-    if (!rc)
-        rc = s_meta_put (self, txn, "acked", acked + 1);
+        rc = s_counts_write (self, txn, &counts);
     return rc? rb_refuse (r, rc, NULL, "cannot record the acknowledgement"): RB_OK;
 }

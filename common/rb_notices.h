@@ -13,9 +13,14 @@
  *    "notice"       seq be64 -> fixed record (state, received and
  *                   acknowledged times, who acknowledged, origin,
  *                   origin_seq, event_id, case pseudonym) + the packed
- *                   Notification as it arrived
+ *                   Notification as it arrived; and under 0xff x 8,
+ *                   which sorts after every seq, the counters: 24 bytes,
+ *                   be64 last seq given, be64 new, be64 acknowledged
  *    "notice_id"    notification_id (16) + recipient role (1) -> seq be64
- *    "notice_meta"  "next" (last seq given), "new", "acked" -> be64 counts
+ *    "notice_meta"  only in a store made before the counters moved:
+ *                   "next", "new", "acked" -> be64 each. Read while the
+ *                   counters' key is absent; the first write of the
+ *                   counters deletes them in the same transaction.
  *
  *  All calls work inside the caller's transaction (a write transaction for
  *  store and ack) and use no sockets. A refusal writes nothing; a storage
@@ -70,7 +75,8 @@ void rb_notices_destroy (rb_notices_t **self_p);
 //  Check and store notification n that arrived in envelope e at now_ms;
 //  *seq_out gets its local number. A repeat of the same (notification_id,
 //  recipient role) writes nothing, sets *duplicate and gives the first
-//  copy's number. Refusals (field in the refusal):
+//  copy's number. Numbers stop below 0xffffffffffffffff, the counters'
+//  key. Refusals (field in the refusal):
 //    RB_EINVALID "notification_id"  not 16 bytes
 //    RB_EMISSING "recipient"        no recipient
 //    RB_EINVALID "recipient.node"   not this node
@@ -81,6 +87,8 @@ void rb_notices_destroy (rb_notices_t **self_p);
 //    RB_ETOOLARGE "also_sent_to"    more than 32 actors
 //    RB_EINVALID "origin", "event_id", "case_pseudonym"  the envelope's
 //                                   fields (1..63 chars, 16 bytes, 64 hex)
+//    RB_EFULL    "seq"              the numbers are used up: the next
+//                                   would be 0xffffffffffffffff
 rb_err_t rb_notices_store (rb_notices_t *self, rb_txn_t *txn, const Regiebus__Envelope *e,
                            const Regiebus__Notification *n, int64_t now_ms,
                            uint64_t *seq_out, bool *duplicate, rb_refusal_t *refusal);
@@ -91,7 +99,8 @@ rb_err_t rb_notices_store (rb_notices_t *self, rb_txn_t *txn, const Regiebus__En
 rb_err_t rb_notices_list (rb_notices_t *self, rb_txn_t *txn, uint64_t after_seq, bool only_new,
                           size_t limit, rb_notice_visit_fn *visit, void *arg);
 
-//  Visit one; RB_ENOTFOUND when there is none with that number.
+//  Visit one; RB_ENOTFOUND when there is none with that number (so for
+//  0xffffffffffffffff, which is never one).
 rb_err_t rb_notices_get (rb_notices_t *self, rb_txn_t *txn, uint64_t seq,
                          rb_notice_visit_fn *visit, void *arg);
 
@@ -103,13 +112,15 @@ rb_err_t rb_notices_ack (rb_notices_t *self, rb_txn_t *txn, uint64_t seq, const 
                          int64_t now_ms, rb_refusal_t *refusal);
 
 //  How many are new and how many acknowledged (kept as counters: O(1)).
+//  RB_ESTORE when the counters' value is not theirs.
 rb_err_t rb_notices_counts (rb_notices_t *self, rb_txn_t *txn, uint64_t *new_count,
                             uint64_t *acked_count);
 
 //  Visit the new ones received strictly before received_before_ms, in
-//  order, for reminders and escalation. Cost: it reads every notice the
-//  node holds, acknowledged or not, in one read of the table; an index by
-//  time comes with the escalation timers.
+//  order: the node's own way to find old notices nobody acknowledged (the
+//  reminders and escalation of unacknowledged notifications are the
+//  municipality's, on its own timers). Cost: it reads every notice the
+//  node holds, acknowledged or not, in one read of the table.
 rb_err_t rb_notices_unacked_before (rb_notices_t *self, rb_txn_t *txn, int64_t received_before_ms,
                                     rb_notice_visit_fn *visit, void *arg);
 

@@ -587,6 +587,8 @@ s_test_notifications (rb_client_t *a, rb_client_t *b)
     rb_wire_free (&reply);
     CHECK_REFUSED (s_ack (b, 1, "desk-2"), RB_EPRECONDITION, "ack_notification.seq");
     CHECK_REFUSED (s_ack (b, 99, "desk-1"), RB_ENOTFOUND, "ack_notification.seq");
+    //  The notice table's last key holds its counters, never a notice.
+    CHECK_REFUSED (s_ack (b, UINT64_MAX, "desk-1"), RB_ENOTFOUND, "ack_notification.seq");
     CHECK_REFUSED (s_ack (b, 2, "desk 1"), RB_EINVALID, "ack_notification.by");
     reply = s_notifications (b, "", "", 0);
     CHECK (reply && reply->code == 0);

@@ -6,7 +6,10 @@
  *  nothing is shown twice; another role is another notice. Bad ones are
  *  refused with the field named and write nothing. A notice is
  *  acknowledged once, by name; the new ones received before a time are
- *  found for reminders; everything survives reopening the store.
+ *  found for reminders; everything survives reopening the store. The
+ *  counters share the notice table, under a key no listing or lookup
+ *  mistakes for a notice; a store whose counters sit in "notice_meta", as
+ *  an earlier version kept them, is read and moved by its next write.
  */
 #include "rb_test.h"
 #include "rb_notices.h"
@@ -15,6 +18,9 @@
 
 static rb_store_t *s_store;
 static rb_notices_t *s_notices;
+static rb_table_t s_raw;                //  "notice", written and read past the module
+static rb_table_t s_raw_legacy;         //  "notice_meta", likewise
+static const uint8_t s_counts_key [8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
 // ---------------------------------------------------------------------------
 //  Helpers
@@ -154,6 +160,131 @@ s_ack (uint64_t seq, const char *by, int64_t now, rb_refusal_t *r)
     else
         CHECK_INT (rb_txn_commit (&txn), RB_OK);
     return rc;
+}
+
+//  Open the store in dir and the notices on it, with the raw handles.
+static void
+s_open (const char *dir)
+{
+    rb_refusal_t r;
+    s_store = rb_store_new (dir, 16, &r);
+    CHECK (s_store);
+    s_notices = rb_notices_new (s_store, SELF);
+    CHECK (s_notices);
+    CHECK_INT (rb_store_table (s_store, "notice", &s_raw), RB_OK);
+    CHECK_INT (rb_store_table (s_store, "notice_meta", &s_raw_legacy), RB_OK);
+}
+
+static void
+s_close (void)
+{
+    rb_notices_destroy (&s_notices);
+    rb_store_destroy (&s_store);
+}
+
+//  The counters as stored under their key: last number, new, acked.
+//  RB_ENOTFOUND when the key is absent.
+static rb_err_t
+s_raw_counts (rb_txn_t *txn, uint64_t counts [3])
+{
+    rb_val_t value;
+    rb_err_t rc = rb_txn_get (txn, s_raw, (rb_val_t) { s_counts_key, 8 }, &value);
+    if (rc)
+        return rc;
+    CHECK_UINT (value.size, 24);
+    for (int i = 0; i < 3; i++)
+        counts [i] = rb_u64_get ((const uint8_t *) value.data + 8 * i);
+    return RB_OK;
+}
+
+//  Check the counters' key in a transaction of its own.
+static void
+s_check_raw (uint64_t last, uint64_t fresh, uint64_t acked)
+{
+    rb_txn_t *txn;
+    uint64_t counts [3] = { 0 };
+    CHECK_INT (rb_txn_begin (s_store, false, &txn), RB_OK);
+    CHECK_INT (s_raw_counts (txn, counts), RB_OK);
+    rb_txn_destroy (&txn);
+    CHECK_UINT (counts [0], last);
+    CHECK_UINT (counts [1], fresh);
+    CHECK_UINT (counts [2], acked);
+}
+
+static int
+s_count_entry (rb_val_t key, rb_val_t value, void *arg)
+{
+    (void) key;
+    (void) value;
+    (*(int *) arg)++;
+    return 0;
+}
+
+//  How many entries "notice_meta" holds.
+static int
+s_legacy_entries (rb_txn_t *txn)
+{
+    int count = 0;
+    CHECK_INT (rb_txn_scan (txn, s_raw_legacy, (rb_val_t) { NULL, 0 }, (rb_val_t) { NULL, 0 },
+                            s_count_entry, &count), RB_OK);
+    return count;
+}
+
+//  One legacy counter; UINT64_MAX when absent.
+static uint64_t
+s_legacy (rb_txn_t *txn, const char *name)
+{
+    rb_val_t value;
+    if (rb_txn_get (txn, s_raw_legacy, rb_val_str (name), &value) != RB_OK)
+        return UINT64_MAX;
+    CHECK_UINT (value.size, 8);
+    return rb_u64_get (value.data);
+}
+
+//  Rewrite the store as the earlier version left it: the counters out of
+//  "notice", each under its name in "notice_meta" as a be64 ("acked" only
+//  once something was acknowledged, as that version wrote it).
+static void
+s_make_legacy (bool with_acked)
+{
+    rb_txn_t *txn;
+    uint64_t counts [3];
+    CHECK_INT (rb_txn_begin (s_store, true, &txn), RB_OK);
+    CHECK_INT (s_raw_counts (txn, counts), RB_OK);
+    CHECK_INT (rb_txn_del (txn, s_raw, (rb_val_t) { s_counts_key, 8 }), RB_OK);
+    const char *names [3] = { "next", "new", "acked" };
+    for (int i = 0; i < (with_acked? 3: 2); i++) {
+        uint8_t bytes [8];
+        rb_u64_put (bytes, counts [i]);
+        CHECK_INT (rb_txn_put (txn, s_raw_legacy, rb_val_str (names [i]), (rb_val_t) { bytes, 8 }),
+                   RB_OK);
+    }
+    CHECK_INT (rb_txn_commit (&txn), RB_OK);
+}
+
+//  The counters are where the earlier version kept them, and only there.
+static void
+s_check_legacy (uint64_t next, uint64_t fresh, uint64_t acked)
+{
+    rb_txn_t *txn;
+    uint64_t counts [3];
+    CHECK_INT (rb_txn_begin (s_store, false, &txn), RB_OK);
+    CHECK_INT (s_raw_counts (txn, counts), RB_ENOTFOUND);
+    CHECK_UINT (s_legacy (txn, "next"), next);
+    CHECK_UINT (s_legacy (txn, "new"), fresh);
+    CHECK_UINT (s_legacy (txn, "acked"), acked);
+    rb_txn_destroy (&txn);
+}
+
+//  The counters are under their key, and "notice_meta" is empty.
+static void
+s_check_moved (uint64_t last, uint64_t fresh, uint64_t acked)
+{
+    s_check_raw (last, fresh, acked);
+    rb_txn_t *txn;
+    CHECK_INT (rb_txn_begin (s_store, false, &txn), RB_OK);
+    CHECK_INT (s_legacy_entries (txn), 0);
+    rb_txn_destroy (&txn);
 }
 
 // ---------------------------------------------------------------------------
@@ -503,11 +634,8 @@ s_test_reopen (void)
     CHECK (s_notices == NULL);
     rb_notices_destroy (&s_notices);
     rb_store_destroy (&s_store);
+    s_open ("db");
     rb_refusal_t r;
-    s_store = rb_store_new ("db", 16, &r);
-    CHECK (s_store);
-    s_notices = rb_notices_new (s_store, SELF);
-    CHECK (s_notices);
     s_seen_t seen = s_list (0, false, 0);
     CHECK_INT (seen.count, 6);
     CHECK_UINT (seen.seq [5], 6);
@@ -530,6 +658,89 @@ s_test_reopen (void)
     CHECK_UINT (seq, 7);
     CHECK_INT (s_ack (7, "casus.desk", 14000, &r), RB_OK);
     s_counts (4, 3);
+}
+
+static void
+s_test_counters (void)
+{
+    rb_test_section ("the counters are one value in the notice table, after every notice");
+    //  Seven notices stored, three acknowledged, all in this store's own
+    //  format: nothing ever went to notice_meta.
+    s_check_moved (7, 4, 3);
+
+    rb_test_section ("no listing or lookup ever takes the counters for a notice");
+    s_seen_t seen = s_list (0, false, 0);
+    CHECK_INT (seen.count, 7);
+    CHECK_UINT (seen.seq [6], 7);
+    CHECK_INT (s_list (6, false, 0).count, 1);
+    CHECK_INT (s_list (7, false, 0).count, 0);
+    CHECK_INT (s_list (UINT64_MAX - 1, false, 0).count, 0);
+    CHECK_INT (s_list (0, true, 0).count, 4);
+    CHECK_INT (s_list (0, false, 100).count, 7);
+    CHECK_INT (s_unacked_before (INT64_MAX).count, 4);
+    seen = (s_seen_t) { .count = 0 };
+    rb_txn_t *txn;
+    CHECK_INT (rb_txn_begin (s_store, false, &txn), RB_OK);
+    CHECK_INT (rb_notices_get (s_notices, txn, UINT64_MAX, s_collect, &seen), RB_ENOTFOUND);
+    CHECK_INT (rb_notices_get (s_notices, txn, UINT64_MAX - 1, s_collect, &seen), RB_ENOTFOUND);
+    rb_txn_destroy (&txn);
+    CHECK_INT (seen.count, 0);
+    rb_refusal_t r;
+    CHECK_INT (s_ack (UINT64_MAX, "desk", 15000, &r), RB_ENOTFOUND);
+    CHECK_REFUSAL (&r, RB_ENOTFOUND, "seq");
+    s_check_moved (7, 4, 3);
+
+    rb_test_section ("a store and an acknowledgement in an aborted transaction leave the counters");
+    s_note_t note;
+    uint64_t seq;
+    bool duplicate;
+    s_note (&note, 40, REGIEBUS__ROLE__JEUGDHULP, 40);
+    CHECK_INT (rb_txn_begin (s_store, true, &txn), RB_OK);
+    CHECK_INT (rb_notices_store (s_notices, txn, &note.envelope.msg, &note.msg, 15000, &seq,
+                                 &duplicate, &r), RB_OK);
+    CHECK_UINT (seq, 8);
+    CHECK_INT (rb_notices_ack (s_notices, txn, 1, "desk", 15000, &r), RB_OK);
+    uint64_t inside [3];
+    CHECK_INT (s_raw_counts (txn, inside), RB_OK);
+    CHECK_UINT (inside [0], 8);
+    CHECK_UINT (inside [1], 4);
+    CHECK_UINT (inside [2], 4);
+    rb_txn_destroy (&txn);
+    s_check_moved (7, 4, 3);
+    s_counts (4, 3);
+    CHECK_INT (s_list (0, false, 0).count, 7);
+
+    rb_test_section ("numbers stop below the counters' key: the store that would reach it is refused");
+    CHECK_INT (rb_txn_begin (s_store, true, &txn), RB_OK);
+    uint8_t near [24];
+    rb_u64_put (near, UINT64_MAX - 2);
+    rb_u64_put (near + 8, 4);
+    rb_u64_put (near + 16, 3);
+    CHECK_INT (rb_txn_put (txn, s_raw, (rb_val_t) { s_counts_key, 8 }, (rb_val_t) { near, 24 }),
+               RB_OK);
+    CHECK_INT (rb_notices_store (s_notices, txn, &note.envelope.msg, &note.msg, 15000, &seq,
+                                 &duplicate, &r), RB_OK);
+    CHECK_UINT (seq, UINT64_MAX - 1);       //  the last number there is
+    s_note_t refused;
+    s_note (&refused, 41, REGIEBUS__ROLE__JEUGDHULP, 41);
+    rb_refusal_clear (&r);
+    seq = 77;
+    CHECK_INT (rb_notices_store (s_notices, txn, &refused.envelope.msg, &refused.msg, 15000, &seq,
+                                 &duplicate, &r), RB_EFULL);
+    CHECK_REFUSAL (&r, RB_EFULL, "seq");
+    CHECK_UINT (seq, 77);
+    CHECK_INT (s_raw_counts (txn, inside), RB_OK);
+    CHECK_UINT (inside [0], UINT64_MAX - 1);
+    CHECK_UINT (inside [1], 5);
+    seen = (s_seen_t) { .count = 0 };
+    CHECK_INT (rb_notices_list (s_notices, txn, 0, false, 0, s_collect, &seen), RB_OK);
+    CHECK_INT (seen.count, 8);
+    CHECK_UINT (seen.last.seq, UINT64_MAX - 1);
+    CHECK (seen.last_id [0] == 40);          //  the refused one is nowhere
+    CHECK_INT (rb_notices_get (s_notices, txn, UINT64_MAX - 1, s_collect, &seen), RB_OK);
+    CHECK_INT (rb_notices_get (s_notices, txn, UINT64_MAX, s_collect, &seen), RB_ENOTFOUND);
+    rb_txn_destroy (&txn);
+    s_check_moved (7, 4, 3);
 }
 
 static void
@@ -560,15 +771,93 @@ s_test_damage (void)
     CHECK_INT (rb_txn_commit (&txn), RB_OK);
     CHECK_INT (s_list (0, false, 0).count, 7);
     s_counts (4, 3);
+
+    rb_test_section ("damaged counters are a storage error: nothing is counted or stored on them");
+    CHECK_INT (rb_txn_begin (s_store, true, &txn), RB_OK);
+    CHECK_INT (rb_txn_put (txn, raw, (rb_val_t) { s_counts_key, 8 }, (rb_val_t) { junk, 5 }), RB_OK);
+    uint64_t fresh = 99, acked = 99;
+    CHECK_INT (rb_notices_counts (s_notices, txn, &fresh, &acked), RB_ESTORE);
+    s_note_t note;
+    uint64_t seq;
+    bool duplicate;
+    s_note (&note, 42, REGIEBUS__ROLE__JEUGDHULP, 42);
+    CHECK_INT (rb_notices_store (s_notices, txn, &note.envelope.msg, &note.msg, 15000, &seq,
+                                 &duplicate, &r), RB_ESTORE);
+    CHECK_INT (rb_notices_ack (s_notices, txn, 1, "desk", 15000, &r), RB_ESTORE);
+    rb_txn_destroy (&txn);
+    s_counts (4, 3);
+}
+
+static void
+s_test_legacy (void)
+{
+    rb_test_section ("a store whose counters sit in notice_meta is counted from there");
+    s_close ();
+    s_open ("legacy");
+    s_note_t note;
+    uint64_t seq;
+    bool duplicate;
+    rb_refusal_t r;
+    for (int i = 1; i <= 3; i++) {
+        s_note (&note, (uint8_t) (50 + i), REGIEBUS__ROLE__PARENT, (uint64_t) i);
+        CHECK_INT (s_store_note (&note, 1000 * i, &seq, &duplicate, &r), RB_OK);
+    }
+    s_make_legacy (false);                  //  nothing acknowledged yet: no "acked"
+    s_check_legacy (3, 3, UINT64_MAX);
+    s_counts (3, 0);
+    CHECK_INT (s_list (0, false, 0).count, 3);
+    s_close ();
+    s_open ("legacy");
+    s_counts (3, 0);
+    CHECK_INT (s_unacked_before (INT64_MAX).count, 3);
+
+    rb_test_section ("a failed transaction or a refusal moves nothing");
+    rb_txn_t *txn;
+    CHECK_INT (rb_txn_begin (s_store, true, &txn), RB_OK);
+    CHECK_INT (rb_notices_ack (s_notices, txn, 2, "desk", 4000, &r), RB_OK);
+    uint64_t inside [3];
+    CHECK_INT (s_raw_counts (txn, inside), RB_OK);
+    CHECK_UINT (inside [0], 3);
+    CHECK_UINT (inside [2], 1);
+    CHECK_INT (s_legacy_entries (txn), 0);
+    rb_txn_destroy (&txn);
+    s_check_legacy (3, 3, UINT64_MAX);
+    s_note (&note, 54, REGIEBUS__ROLE__PARENT, 4);
+    note.msg.subject = 0;
+    CHECK_INT (s_store_note (&note, 4000, &seq, &duplicate, &r), RB_EMISSING);
+    CHECK_INT (s_ack (9, "desk", 4000, &r), RB_ENOTFOUND);
+    s_check_legacy (3, 3, UINT64_MAX);
+    s_counts (3, 0);
+
+    rb_test_section ("the first acknowledgement moves them under their key and empties notice_meta");
+    CHECK_INT (s_ack (2, "desk", 4000, &r), RB_OK);
+    s_check_moved (3, 2, 1);
+    s_counts (2, 1);
+
+    rb_test_section ("so does the first store, and numbering goes on from the old counter");
+    s_make_legacy (true);
+    s_check_legacy (3, 2, 1);
+    s_counts (2, 1);
+    s_note (&note, 54, REGIEBUS__ROLE__PARENT, 4);
+    CHECK_INT (s_store_note (&note, 5000, &seq, &duplicate, &r), RB_OK);
+    CHECK_UINT (seq, 4);
+    CHECK (!duplicate);
+    s_check_moved (4, 3, 1);
+    s_close ();
+    s_open ("legacy");
+    s_counts (3, 1);
+    s_seen_t seen = s_list (0, false, 0);
+    CHECK_INT (seen.count, 4);
+    CHECK_UINT (seen.seq [3], 4);
+    CHECK_INT (s_list (0, true, 0).count, 3);
 }
 
 int
 main (void)
 {
     rb_test_begin ("notices");
-    rb_refusal_t r;
-    s_store = rb_store_new ("db", 16, &r);
-    CHECK (s_store);
+    s_open ("db");
+    rb_notices_destroy (&s_notices);        //  s_test_new opens them itself
     s_test_new ();
     s_test_store_and_list ();
     s_test_duplicates ();
@@ -576,8 +865,9 @@ main (void)
     s_test_ack ();
     s_test_overdue ();
     s_test_reopen ();
+    s_test_counters ();
     s_test_damage ();
-    rb_notices_destroy (&s_notices);
-    rb_store_destroy (&s_store);
+    s_test_legacy ();
+    s_close ();
     return rb_test_end ();
 }
