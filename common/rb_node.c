@@ -839,9 +839,7 @@ s_take_peer_frame (rb_node_t *self, int index, zframe_t *id, zframe_t *body)
             rb_refuse (&why, RB_ETOOLARGE, "batch.envelopes", "a batch of %zu envelopes is over the limit of %llu",
                        frame->batch->n_envelopes, (unsigned long long) self->config->max_batch_events);
         else
-        if (frame->batch->first_seq == 0)
-            rb_refuse (&why, RB_EINVALID, "batch.first_seq", "batch.first_seq must be at least 1");
-        else
+        if (rb_wire_batch_check (frame->batch, &why) == RB_OK)
             s_admit_batch (self, index, frame->batch);
     }
     else

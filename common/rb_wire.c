@@ -283,6 +283,9 @@ rb_wire_envelope_check (const Regiebus__Envelope *e, const char *prefix,
         return rb_refuse (r, RB_EINVALID, FIELD ("origin"), "%s must be a node name", field);
     if (e->origin_seq == 0)
         return rb_refuse (r, RB_EINVALID, FIELD ("origin_seq"), "%s must be at least 1", field);
+    if (e->origin_seq > RB_WIRE_SEQ_MAX)
+        return rb_refuse (r, RB_EINVALID, FIELD ("origin_seq"), "%s must be at most %llu", field,
+                          (unsigned long long) RB_WIRE_SEQ_MAX);
     if (!rb_config_name_valid (e->destination))
         return rb_refuse (r, RB_EINVALID, FIELD ("destination"), "%s must be a node name", field);
     if (e->occurred_at_ms <= 0)
@@ -292,6 +295,21 @@ rb_wire_envelope_check (const Regiebus__Envelope *e, const char *prefix,
     #undef FIELD
     return s_check_common (prefix, e->case_pseudonym, e->kind, e->causation_id,
                            e->payload, max_payload, r);
+}
+
+rb_err_t
+rb_wire_batch_check (const Regiebus__Batch *batch, rb_refusal_t *r)
+{
+    uint64_t span = batch->n_envelopes? (uint64_t) batch->n_envelopes: 1;
+    if (batch->first_seq == 0)
+        return rb_refuse (r, RB_EINVALID, "batch.first_seq", "batch.first_seq must be at least 1");
+    //  The last seq, first_seq + span - 1, must not pass RB_WIRE_SEQ_MAX.
+    if (batch->first_seq > RB_WIRE_SEQ_MAX - (span - 1))
+        return rb_refuse (r, RB_EINVALID, "batch.first_seq",
+                          "batch.first_seq %llu with %llu envelopes goes past seq %llu, the highest an envelope may have",
+                          (unsigned long long) batch->first_seq, (unsigned long long) batch->n_envelopes,
+                          (unsigned long long) RB_WIRE_SEQ_MAX);
+    return RB_OK;
 }
 
 rb_err_t

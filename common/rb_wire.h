@@ -18,6 +18,11 @@
 #define RB_PSEUDONYM_LEN 64
 #define RB_IDEM_KEY_MAX 128
 
+//  The highest origin_seq an envelope may have. The seq of all ones is no
+//  envelope's: under it the inbox and outbox tables keep each stream's
+//  state, after the stream's envelopes (rb_inbox, rb_outbox).
+#define RB_WIRE_SEQ_MAX (UINT64_MAX - 1)
+
 //  Serialize any message into a new frame; NULL only when out of memory.
 zframe_t *rb_wire_frame (const ProtobufCMessage *msg);
 
@@ -56,6 +61,11 @@ void rb_wire_free_ (ProtobufCMessage **msg_p);
 //  ("envelopes[3]"); max_payload bounds the payload.
 rb_err_t rb_wire_envelope_check (const Regiebus__Envelope *e, const char *prefix,
                                  size_t max_payload, rb_refusal_t *r);
+
+//  Check that a batch's seqs, first_seq to first_seq + count - 1, are all
+//  envelope seqs (1 to RB_WIRE_SEQ_MAX); the refusal names
+//  batch.first_seq. An empty batch needs a first_seq in that range too.
+rb_err_t rb_wire_batch_check (const Regiebus__Batch *batch, rb_refusal_t *r);
 
 //  Check a submission's own fields (destination is checked by the caller,
 //  who knows the peers).

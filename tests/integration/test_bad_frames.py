@@ -16,6 +16,9 @@ c's certificate and sends, one at a time:
   - a LinkFrame with no body               -> Refusal MISSING_FIELD "body"
   - an Ack sent to the ROUTER              -> Refusal INVALID_FIELD "body"
   - a batch with first_seq 0               -> Refusal INVALID_FIELD "batch.first_seq"
+  - a batch at first_seq 2^64-1, and one at 2^64-2 of two envelopes (seq
+    2^64-1 is no envelope's: it keys a stream's state on disk)
+                                           -> Refusal INVALID_FIELD "batch.first_seq"
   - a batch of max_batch_events + 1        -> Refusal TOO_LARGE "batch.envelopes"
   - a batch that skips ahead               -> Ack{committed_seq 5, gap}, nothing stored
   - a message of two frames                -> Refusal MALFORMED "frame"
@@ -108,6 +111,16 @@ def link_checks(env, a, b):
     c.send(rbtest.batch_frame(pb, 0, [rbtest.envelope(pb, "c", "b", 0, b"zero")]))
     rbtest.expect_refusal(pb, c, pb.INVALID_FIELD, "batch.first_seq")
 
+    log("link: batches that reach seq 2^64-1")
+    ones = 2**64 - 1
+    c.send(rbtest.batch_frame(pb, ones, [rbtest.envelope(pb, "c", "b", ones, b"ones")]))
+    rbtest.expect_refusal(pb, c, pb.INVALID_FIELD, "batch.first_seq")
+    c.send(rbtest.batch_frame(pb, ones - 1, [rbtest.envelope(pb, "c", "b", ones - 1, b"almost"),
+                                             rbtest.envelope(pb, "c", "b", ones, b"ones")]))
+    rbtest.expect_refusal(pb, c, pb.INVALID_FIELD, "batch.first_seq")
+    check_eq(peer(b.status(), "c").received_seq, 5, "b's received_seq from c after the batches at 2^64-1")
+    check_eq(len(b.api.received_all("c")), 3, "events b holds from c after the batches at 2^64-1")
+
     log("link: batch of max_batch_events + 1 envelopes")
     many = [rbtest.envelope(pb, "c", "b", 6 + i, b"m") for i in range(MAX_BATCH + 1)]
     frame = rbtest.batch_frame(pb, 6, many)
@@ -142,13 +155,13 @@ def link_checks(env, a, b):
     log("link: b's counters moved: %s" % delta)
     for name, want in (("link_refused_malformed", 4), ("link_refused_too_large", 2),
                        ("link_refused_unsupported_version", 2), ("link_refused_out_of_sequence", 1),
-                       ("link_refused_missing_field", 1), ("link_refused_invalid_field", 2),
+                       ("link_refused_missing_field", 1), ("link_refused_invalid_field", 4),
                        ("link_gaps", 1)):
         check_eq(delta.get(name, 0), want, "increment of b's %s" % name)
     check_eq(delta.get("link_received", 0), 3, "increment of b's link_received")
     check(delta.get("link_duplicates", 0) >= 1, "b counted no duplicate for the repeated batch")
     st = b.status()
-    check_eq(peer(st, "c").refused, 12, "b's refused count for peer c")
+    check_eq(peer(st, "c").refused, 14, "b's refused count for peer c")
     check_eq(peer(st, "c").gaps, 1, "b's gap count for peer c")
     c.close(0)
 

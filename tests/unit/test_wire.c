@@ -276,6 +276,8 @@ s_test_envelope_check (void)
     FRESH (); env.msg.origin = "";                      EXPECT_ENVELOPE (RB_EINVALID, "origin");
     FRESH (); env.msg.origin = "School-A";              EXPECT_ENVELOPE (RB_EINVALID, "origin");
     FRESH (); env.msg.origin_seq = 0;                   EXPECT_ENVELOPE (RB_EINVALID, "origin_seq");
+    //  All ones is no envelope's seq: it keys a stream's state on disk.
+    FRESH (); env.msg.origin_seq = UINT64_MAX;          EXPECT_ENVELOPE (RB_EINVALID, "origin_seq");
     FRESH (); env.msg.destination = "";                 EXPECT_ENVELOPE (RB_EINVALID, "destination");
     FRESH (); env.msg.destination = "mun a";            EXPECT_ENVELOPE (RB_EINVALID, "destination");
     FRESH (); env.msg.occurred_at_ms = 0;               EXPECT_ENVELOPE (RB_EINVALID, "occurred_at_ms");
@@ -303,7 +305,7 @@ s_test_envelope_check (void)
     env.msg.payload.data = (uint8_t *) payload;
     env.msg.payload.len = 64;           //  exactly the limit
     CHECK_INT (rb_wire_envelope_check (&env.msg, "envelopes[3]", 64, &r), RB_OK);
-    env.msg.origin_seq = UINT64_MAX;
+    env.msg.origin_seq = RB_WIRE_SEQ_MAX;
     CHECK_INT (rb_wire_envelope_check (&env.msg, "envelopes[3]", 64, &r), RB_OK);
 
     rb_test_section ("the first broken field is the one named");
@@ -431,6 +433,43 @@ s_test_small_checks (void)
     CHECK (!rb_wire_kind_known (-1));
 }
 
+//  rb_wire_batch_check on a batch of count (empty) envelopes from first_seq.
+static rb_err_t
+s_batch_check (uint64_t first_seq, size_t count, rb_refusal_t *r)
+{
+    static ProtobufCBinaryData items [3];
+    Regiebus__Batch batch = REGIEBUS__BATCH__INIT;
+    batch.first_seq = first_seq;
+    batch.n_envelopes = count;
+    batch.envelopes = items;
+    rb_refusal_clear (r);
+    return rb_wire_batch_check (&batch, r);
+}
+
+static void
+s_test_batch_check (void)
+{
+    rb_test_section ("batches: every seq from 1 to RB_WIRE_SEQ_MAX, never all ones");
+    rb_refusal_t r;
+    CHECK_INT (s_batch_check (1, 3, &r), RB_OK);
+    CHECK_INT (s_batch_check (1, 0, &r), RB_OK);
+    CHECK_INT (s_batch_check (RB_WIRE_SEQ_MAX, 1, &r), RB_OK);
+    CHECK_INT (s_batch_check (RB_WIRE_SEQ_MAX, 0, &r), RB_OK);
+    CHECK_INT (s_batch_check (RB_WIRE_SEQ_MAX - 2, 3, &r), RB_OK);
+    CHECK_INT (r.code, RB_OK);
+    CHECK_INT (s_batch_check (0, 1, &r), RB_EINVALID);
+    CHECK_REFUSAL (&r, RB_EINVALID, "batch.first_seq");
+    CHECK_INT (s_batch_check (UINT64_MAX, 1, &r), RB_EINVALID);
+    CHECK_REFUSAL (&r, RB_EINVALID, "batch.first_seq");
+    CHECK (strstr (r.message, "18446744073709551615 with 1 envelopes"));
+    CHECK_INT (s_batch_check (UINT64_MAX, 0, &r), RB_EINVALID);
+    //  The last entry would be all ones, or wrap around to 0 and on.
+    CHECK_INT (s_batch_check (RB_WIRE_SEQ_MAX, 2, &r), RB_EINVALID);
+    CHECK_REFUSAL (&r, RB_EINVALID, "batch.first_seq");
+    CHECK_INT (s_batch_check (RB_WIRE_SEQ_MAX - 1, 3, &r), RB_EINVALID);
+    CHECK_INT (s_batch_check (UINT64_MAX - 1, 3, &r), RB_EINVALID);
+}
+
 static void
 s_test_hash (void)
 {
@@ -495,6 +534,7 @@ main (void)
     s_test_envelope_check ();
     s_test_submission_check ();
     s_test_small_checks ();
+    s_test_batch_check ();
     s_test_hash ();
     s_test_event_id ();
     return rb_test_end ();
