@@ -3,8 +3,8 @@
 #include "rb_config.h"
 
 struct _rb_inbox_t {
-    rb_table_t state;               //  "instate": origin -> last seq
-    rb_table_t events;              //  "inbox": origin NUL seq -> envelope
+    rb_table_t events;              //  "inbox": origin NUL seq -> envelope; seq all ones: last seq
+    rb_table_t legacy;              //  "instate": origin -> last seq, as earlier versions kept it; read and emptied only
     rb_table_t dead;                //  "deadletter": origin NUL seq -> refusal + bytes
     char self_name [RB_NAME_MAX + 1]; //  envelopes must be addressed here
     size_t max_payload;             //  largest payload accepted
@@ -14,6 +14,10 @@ struct _rb_inbox_t {
     void *restart_arg;
     rb_audit_t *audit;              //  records every entry processed; NULL none
 };
+
+//  An origin's last seq is kept under the seq no envelope has: after the
+//  origin's envelopes, on the leaf page its next ones go to.
+#define S_STATE_SEQ UINT64_MAX
 
 static size_t
 s_key (uint8_t *out, const char *origin, uint64_t seq)
@@ -25,6 +29,13 @@ s_key (uint8_t *out, const char *origin, uint64_t seq)
     return len + 9;
 }
 
+//  True for the key of an origin's state, which is no received envelope.
+static bool
+s_is_state (rb_val_t key)
+{
+    return key.size > 8 && rb_u64_get ((const uint8_t *) key.data + key.size - 8) == S_STATE_SEQ;
+}
+
 rb_inbox_t *
 rb_inbox_new (rb_store_t *store, const char *self_name, size_t max_payload)
 {
@@ -33,8 +44,8 @@ rb_inbox_new (rb_store_t *store, const char *self_name, size_t max_payload)
         return NULL;
     snprintf (self->self_name, sizeof self->self_name, "%s", self_name);
     self->max_payload = max_payload;
-    if (rb_store_table (store, "instate", &self->state)
-    ||  rb_store_table (store, "inbox", &self->events)
+    if (rb_store_table (store, "inbox", &self->events)
+    ||  rb_store_table (store, "instate", &self->legacy)
     ||  rb_store_table (store, "deadletter", &self->dead))
         rb_inbox_destroy (&self);
     return self;
@@ -69,17 +80,48 @@ rb_inbox_set_audit (rb_inbox_t *self, rb_audit_t *audit)
     self->audit = audit;
 }
 
+//  The origin's last seq, from its key in "inbox" or else from where an
+//  earlier version kept it (*legacy says so: the next write moves it).
+static rb_err_t
+s_state_get (rb_inbox_t *self, rb_txn_t *txn, const char *origin, uint64_t *seq, bool *legacy)
+{
+    uint8_t key [RB_NAME_MAX + 1 + 8];
+    rb_val_t value;
+    *seq = 0;
+    rb_err_t rc = rb_txn_get (txn, self->events, (rb_val_t) { key, s_key (key, origin, S_STATE_SEQ) },
+                              &value);
+    *legacy = rc == RB_ENOTFOUND;
+    if (*legacy)
+        rc = rb_txn_get (txn, self->legacy, rb_val_str (origin), &value);
+    if (rc == RB_ENOTFOUND)
+        *legacy = false;
+    if (rc)
+        return rc == RB_ENOTFOUND? RB_OK: rc;
+    if (value.size != 8 || rb_u64_get (value.data) > RB_WIRE_SEQ_MAX)
+        return RB_ESTORE;
+    *seq = rb_u64_get (value.data);
+    return RB_OK;
+}
+
+//  Write the origin's last seq under its key, and drop the copy an
+//  earlier version kept in the same transaction: never both at once.
+static rb_err_t
+s_state_put (rb_inbox_t *self, rb_txn_t *txn, const char *origin, uint64_t seq, bool legacy)
+{
+    uint8_t key [RB_NAME_MAX + 1 + 8], bytes [8];
+    rb_u64_put (bytes, seq);
+    rb_err_t rc = rb_txn_put (txn, self->events, (rb_val_t) { key, s_key (key, origin, S_STATE_SEQ) },
+                              (rb_val_t) { bytes, 8 });
+    if (!rc && legacy)
+        rc = rb_txn_del (txn, self->legacy, rb_val_str (origin));
+    return rc;
+}
+
 rb_err_t
 rb_inbox_last (rb_inbox_t *self, rb_txn_t *txn, const char *origin, uint64_t *seq)
 {
-    rb_val_t value;
-    rb_err_t rc = rb_txn_get (txn, self->state, rb_val_str (origin), &value);
-    *seq = 0;
-    if (rc == RB_ENOTFOUND)
-        return RB_OK;
-    if (!rc && value.size == 8)
-        *seq = rb_u64_get (value.data);
-    return rc? rc: (value.size == 8? RB_OK: RB_ESTORE);
+    bool legacy;
+    return s_state_get (self, txn, origin, seq, &legacy);
 }
 
 //  Decode and check entry i; fills why and returns NULL when refused.
@@ -201,7 +243,8 @@ s_apply_pass (rb_inbox_t *self, rb_txn_t *txn, const char *origin, const Regiebu
     memset (result, 0, sizeof *result);
     refused->count = 0;
     uint64_t last;
-    rb_err_t rc = rb_inbox_last (self, txn, origin, &last);
+    bool legacy;
+    rb_err_t rc = s_state_get (self, txn, origin, &last, &legacy);
     uint64_t start = last;
     for (size_t i = 0; i < batch->n_envelopes && !rc; i++) {
         uint64_t seq = batch->first_seq + i;
@@ -252,11 +295,8 @@ s_apply_pass (rb_inbox_t *self, rb_txn_t *txn, const char *origin, const Regiebu
         }
         last = seq;
     }
-    if (!rc && last != start) {
-        uint8_t bytes [8];
-        rb_u64_put (bytes, last);
-        rc = rb_txn_put (txn, self->state, rb_val_str (origin), (rb_val_t) { bytes, 8 });
-    }
+    if (!rc && last != start)
+        rc = s_state_put (self, txn, origin, last, legacy);
     result->committed = rc? start: last;
     return rc;
 }
@@ -265,6 +305,10 @@ rb_err_t
 rb_inbox_apply (rb_inbox_t *self, rb_txn_t *txn, const char *origin, const Regiebus__Batch *batch,
                 rb_inbox_refused_fn *on_refused, void *arg, rb_batch_result_t *result)
 {
+    rb_refusal_t why;
+    memset (result, 0, sizeof *result);
+    if (rb_wire_batch_check (batch, &why))
+        return RB_EINVALID;     //  a seq that is no envelope's: none of it
     s_refused_list_t forced = { 0 }, refused = { 0 };
     rb_err_t rc = RB_OK;
     //  Each pass either holds or forces one more refusal: bounded by the batch.
@@ -294,6 +338,18 @@ rb_inbox_apply (rb_inbox_t *self, rb_txn_t *txn, const char *origin, const Regie
     return rc;
 }
 
+typedef struct {
+    rb_visit_fn *visit;
+    void *arg;
+} s_list_t;
+
+static int
+s_list_visit (rb_val_t key, rb_val_t value, void *arg)
+{
+    s_list_t *list = arg;
+    return s_is_state (key)? 0: list->visit (key, value, list->arg);
+}
+
 rb_err_t
 rb_inbox_list (rb_inbox_t *self, rb_txn_t *txn, const char *origin, uint64_t after,
                rb_visit_fn *visit, void *arg)
@@ -301,9 +357,12 @@ rb_inbox_list (rb_inbox_t *self, rb_txn_t *txn, const char *origin, uint64_t aft
     uint8_t from [RB_NAME_MAX + 1 + 8];
     size_t from_size = 0, prefix_size = 0;
     if (origin && *origin) {
+        if (after >= RB_WIRE_SEQ_MAX)
+            return RB_OK;       //  no envelope comes after it
         from_size = s_key (from, origin, after + 1);
         prefix_size = from_size - 8;
     }
+    s_list_t list = { visit, arg };
     return rb_txn_scan (txn, self->events, (rb_val_t) { from, from_size },
-                        (rb_val_t) { from, prefix_size }, visit, arg);
+                        (rb_val_t) { from, prefix_size }, s_list_visit, &list);
 }

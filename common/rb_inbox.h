@@ -9,8 +9,16 @@
  *  letter with its refusal, so the stream moves on and nothing is dropped
  *  silently. The caller acknowledges only after its commit.
  *
- *  Tables: "instate" (origin -> last seq), "inbox" (origin NUL seq ->
- *  envelope), "deadletter" (origin NUL seq -> code, field, message, bytes).
+ *  Tables: "inbox" (origin NUL seq(be64) -> envelope, and under seq 0xff
+ *  x 8, which no envelope has, the origin's last seq(be64)) and
+ *  "deadletter" (origin NUL seq -> code, field, message, bytes). The last
+ *  seq sorts after the origin's envelopes, on the leaf page its next ones
+ *  are put on, so a commit that applies a batch writes no page for it
+ *  alone. Earlier versions kept it in a table of its own, "instate"
+ *  (origin -> last seq): it is read there while the origin has none in
+ *  "inbox", and the commit that next writes it puts it in "inbox" and
+ *  deletes it from "instate", so a store moves over by itself and never
+ *  holds both. "instate" is opened for that and nothing else.
  *  With an audit set, each entry processed is also an audit record.
  */
 #ifndef RB_INBOX_H
@@ -73,16 +81,19 @@ void rb_inbox_set_audit (rb_inbox_t *self, rb_audit_t *audit);
 rb_err_t rb_inbox_last (rb_inbox_t *self, rb_txn_t *txn, const char *origin, uint64_t *seq);
 
 //  Apply a batch from origin (the authenticated peer) in a child of txn,
-//  committed into txn when it holds. Returns a storage error only (and
-//  then txn holds nothing of the batch); refusals are reported through
+//  committed into txn when it holds. Returns a storage error, or
+//  RB_EINVALID for a batch whose seqs are not all 1 to RB_WIRE_SEQ_MAX
+//  (rb_wire_batch_check: the node refuses such a frame before), and then
+//  txn holds nothing of the batch; refusals are reported through
 //  on_refused, after the batch held, and counted in result.
 rb_err_t rb_inbox_apply (rb_inbox_t *self, rb_txn_t *txn, const char *origin,
                          const Regiebus__Batch *batch, rb_inbox_refused_fn *on_refused,
                          void *arg, rb_batch_result_t *result);
 
 //  Visit received envelopes in (origin, seq) order: from origin after seq
-//  `after`, or from every origin when origin is empty. visit returns
-//  non-zero to stop.
+//  `after`, or from every origin when origin is empty. The origins' last
+//  seqs, in the same table, are never visited. visit returns non-zero to
+//  stop.
 rb_err_t rb_inbox_list (rb_inbox_t *self, rb_txn_t *txn, const char *origin, uint64_t after,
                         rb_visit_fn *visit, void *arg);
 

@@ -120,6 +120,10 @@ def link_checks(env, a, b):
     rbtest.expect_refusal(pb, c, pb.INVALID_FIELD, "batch.first_seq")
     check_eq(peer(b.status(), "c").received_seq, 5, "b's received_seq from c after the batches at 2^64-1")
     check_eq(len(b.api.received_all("c")), 3, "events b holds from c after the batches at 2^64-1")
+    reply = b.api.list_received("c", ones, 100)
+    check(reply.code == 0 and not reply.list_received.events,
+          "list_received after seq 2^64-1 gave code %d and %d events, expected none" % (
+              reply.code, len(reply.list_received.events)))
 
     log("link: batch of max_batch_events + 1 envelopes")
     many = [rbtest.envelope(pb, "c", "b", 6 + i, b"m") for i in range(MAX_BATCH + 1)]

@@ -204,6 +204,62 @@ rb_test_pack (const Regiebus__Envelope *e)
     return bytes;
 }
 
+rb_val_t
+rb_test_seq_key (uint8_t out [RB_NAME_MAX + 9], const char *name, uint64_t seq)
+{
+    size_t len = strlen (name);
+    memcpy (out, name, len + 1);
+    rb_u64_put (out + len + 1, seq);
+    return (rb_val_t) { out, len + 9 };
+}
+
+bool
+rb_test_raw_get (rb_store_t *store, const char *table, rb_val_t key, void *value, size_t size)
+{
+    rb_table_t t;
+    rb_txn_t *txn;
+    rb_val_t found;
+    CHECK_INT (rb_store_table (store, table, &t), RB_OK);
+    CHECK_INT (rb_txn_begin (store, false, &txn), RB_OK);
+    rb_err_t rc = rb_txn_get (txn, t, key, &found);
+    if (rc == RB_OK)
+        memcpy (value, found.data, found.size < size? found.size: size);
+    rb_txn_destroy (&txn);
+    CHECK (rc == RB_OK || rc == RB_ENOTFOUND);
+    return rc == RB_OK;
+}
+
+void
+rb_test_raw_put (rb_store_t *store, const char *table, rb_val_t key, rb_val_t value)
+{
+    rb_table_t t;
+    rb_txn_t *txn;
+    CHECK_INT (rb_store_table (store, table, &t), RB_OK);
+    CHECK_INT (rb_txn_begin (store, true, &txn), RB_OK);
+    CHECK_INT (rb_txn_put (txn, t, key, value), RB_OK);
+    CHECK_INT (rb_txn_commit (&txn), RB_OK);
+}
+
+int
+rb_test_state_where (rb_store_t *store, const char *table, const char *old_table,
+                     const char *name, void *value, size_t size)
+{
+    uint8_t key [RB_NAME_MAX + 9];
+    int where = 0;
+    if (rb_test_raw_get (store, old_table, rb_val_str (name), value, size))
+        where |= RB_TEST_STATE_OLD;
+    if (rb_test_raw_get (store, table, rb_test_seq_key (key, name, UINT64_MAX), value, size))
+        where |= RB_TEST_STATE_NEW;
+    return where;
+}
+
+const char *
+rb_test_state_where_name (int where)
+{
+    static const char *names [] = { "nowhere", "the new key only", "the old table only", "both places" };
+    return names [where & 3];
+}
+
 void
 rb_test_submission (rb_test_submission_t *self, const char *key, const char *destination,
                     const char *payload)

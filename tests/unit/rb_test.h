@@ -19,6 +19,7 @@
 
 #include "rb_config.h"
 #include "rb_error.h"
+#include "rb_store.h"
 #include "rb_wire.h"
 #include <stdbool.h>
 #include <stdint.h>
@@ -135,6 +136,31 @@ typedef struct {
 
 void rb_test_submission (rb_test_submission_t *self, const char *key,
                          const char *destination, const char *payload);
+
+//  A key of a per-peer stream table (inbox, outbox, dead letters): name,
+//  NUL, seq big-endian. Points into out.
+rb_val_t rb_test_seq_key (uint8_t out [RB_NAME_MAX + 9], const char *name, uint64_t seq);
+
+//  One entry of a store's table read or written directly, past the module
+//  that owns it: to see its layout, to write what an earlier version did,
+//  or to set up a state it would take too long to reach. raw_get is true
+//  when key is there, and copies up to size bytes of the value to value;
+//  raw_put commits the entry in a transaction of its own. Both fail the
+//  test on a storage error.
+bool rb_test_raw_get (rb_store_t *store, const char *table, rb_val_t key, void *value, size_t size);
+void rb_test_raw_put (rb_store_t *store, const char *table, rb_val_t key, rb_val_t value);
+
+//  Where a stream's state is kept (rb_inbox, rb_outbox): RB_TEST_STATE_NEW
+//  under name NUL 0xff x 8 in table, RB_TEST_STATE_OLD under name in
+//  old_table (as earlier versions kept it), both ORed, or 0 for neither.
+//  Copies up to size bytes of it (the new key's, when both) to value.
+#define RB_TEST_STATE_NEW 1
+#define RB_TEST_STATE_OLD 2
+int rb_test_state_where (rb_store_t *store, const char *table, const char *old_table,
+                         const char *name, void *value, size_t size);
+
+//  "nowhere", "the new key only", "the old table only" or "both places".
+const char *rb_test_state_where_name (int where);
 
 //  Write text to a file (created or truncated); fails the test on error.
 void rb_test_write_file (const char *path, const char *fmt, ...)

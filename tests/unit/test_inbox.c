@@ -5,6 +5,9 @@
  *  that starts beyond the next one is a gap and changes nothing, and each
  *  next entry is either stored as received or, when it does not check out,
  *  kept as a dead letter with its refusal, so that the stream moves on.
+ *  The last seq lives in the "inbox" table itself, under origin NUL 0xff
+ *  x 8 after the origin's envelopes; a store of an earlier version keeps
+ *  it in "instate", and carries on from there.
  */
 #include "rb_test.h"
 #include "rb_inbox.h"
@@ -170,6 +173,55 @@ s_dead_letter (const char *origin, uint64_t seq, const char *text, const Protobu
               && memcmp ((const uint8_t *) value.data + value.size - bytes->len, bytes->data, bytes->len) == 0;
     rb_txn_destroy (&txn);
     return found;
+}
+
+// ---------------------------------------------------------------------------
+//  The tables as stored, read and written past the inbox
+
+#define NEW RB_TEST_STATE_NEW
+#define OLD RB_TEST_STATE_OLD
+
+//  origin's last seq is seq, and is kept where says, and only there:
+//  NEW under its key in "inbox", OLD in "instate", 0 nowhere (seq 0).
+#define CHECK_STORED(origin, where, seq) s_check_stored ((origin), (where), (seq), __LINE__)
+
+static void
+s_check_stored (const char *origin, int where, uint64_t seq, int line)
+{
+    uint8_t bytes [8] = { 0 };
+    int found = rb_test_state_where (s_store, "inbox", "instate", origin, bytes, 8);
+    rb_test_count ();
+    if (found != where || rb_u64_get (bytes) != seq)
+        rb_test_fail (__FILE__, line, "%s's last seq is %llu in %s, expected %llu in %s", origin,
+                      (unsigned long long) rb_u64_get (bytes), rb_test_state_where_name (found),
+                      (unsigned long long) seq, rb_test_state_where_name (where));
+}
+
+//  Write origin's last seq, and its envelopes 1 to last, as an earlier
+//  version did: envelopes in "inbox", the number in "instate".
+static void
+s_legacy_origin (const char *origin, uint64_t last)
+{
+    uint8_t key [RB_NAME_MAX + 9], number [8];
+    for (uint64_t seq = 1; seq <= last; seq++) {
+        rb_test_envelope_t env;
+        rb_test_envelope (&env, origin, SELF, seq, 1700000000000);
+        ProtobufCBinaryData bytes = rb_test_pack (&env.msg);
+        rb_test_raw_put (s_store, "inbox", rb_test_seq_key (key, origin, seq),
+                         (rb_val_t) { bytes.data, bytes.len });
+        free (bytes.data);
+    }
+    rb_u64_put (number, last);
+    rb_test_raw_put (s_store, "instate", rb_val_str (origin), (rb_val_t) { number, 8 });
+}
+
+//  Set origin's last seq directly under its key in "inbox".
+static void
+s_state_set (const char *origin, uint64_t seq)
+{
+    uint8_t key [RB_NAME_MAX + 9], number [8];
+    rb_u64_put (number, seq);
+    rb_test_raw_put (s_store, "inbox", rb_test_seq_key (key, origin, UINT64_MAX), (rb_val_t) { number, 8 });
 }
 
 // ---------------------------------------------------------------------------
@@ -522,6 +574,192 @@ s_test_list (void)
     rb_txn_destroy (&txn);
 }
 
+//  The keys under origin in "inbox", as stored: how many, the seq of the
+//  last and of the one before it.
+typedef struct {
+    int count;
+    uint64_t last, before_last;
+} s_keys_t;
+
+static int
+s_keys_visit (rb_val_t key, rb_val_t value, void *arg)
+{
+    (void) value;
+    s_keys_t *keys = arg;
+    keys->count++;
+    keys->before_last = keys->last;
+    keys->last = rb_u64_get ((const uint8_t *) key.data + key.size - 8);
+    return 0;
+}
+
+static s_keys_t
+s_keys (const char *origin)
+{
+    s_keys_t keys = { 0 };
+    uint8_t from [RB_NAME_MAX + 9];
+    rb_val_t key = rb_test_seq_key (from, origin, 0);
+    rb_table_t table;
+    rb_txn_t *txn;
+    CHECK_INT (rb_store_table (s_store, "inbox", &table), RB_OK);
+    CHECK_INT (rb_txn_begin (s_store, false, &txn), RB_OK);
+    CHECK_INT (rb_txn_scan (txn, table, key, (rb_val_t) { from, key.size - 8 }, s_keys_visit, &keys), RB_OK);
+    rb_txn_destroy (&txn);
+    return keys;
+}
+
+static void
+s_test_state_key (void)
+{
+    rb_test_section ("the last seq is kept in the inbox table, after the origin's envelopes");
+    //  Nothing goes to the table of earlier versions.
+    CHECK_STORED ("school-a", NEW, 25);
+    CHECK_STORED ("care-b", NEW, 2);
+    CHECK_STORED ("care", NEW, 1);
+    CHECK_STORED ("nobody", 0, 0);
+
+    rb_test_section ("listings never take a last seq for an envelope");
+    //  The state key sorts right after the origin's envelopes...
+    s_keys_t keys = s_keys ("school-a");
+    CHECK_INT (keys.count, 15 + 1);
+    CHECK_UINT (keys.last, UINT64_MAX);
+    CHECK_UINT (keys.before_last, 25);
+    //  ...and every listing passes them by: each visit decodes as an
+    //  envelope (s_visit fails the listing otherwise), in order.
+    CHECK_INT (s_list ("", 0).count, 1 + 2 + 15);
+    s_listed_t listed = s_list ("school-a", 24);
+    CHECK_INT (listed.count, 1);
+    CHECK_UINT (listed.seq [0], 25);
+    CHECK_INT (s_list ("school-a", 25).count, 0);
+    CHECK_INT (s_list ("school-a", RB_WIRE_SEQ_MAX).count, 0);
+    //  After the seq of all ones there is nothing, not everything again.
+    CHECK_INT (s_list ("school-a", UINT64_MAX).count, 0);
+    listed = s_list ("care", 0);
+    CHECK_INT (listed.count, 1);
+    CHECK_STR (listed.origin [0], "care");
+}
+
+static void
+s_test_last_seq (void)
+{
+    rb_test_section ("the seq of all ones is never an envelope's: a batch that reaches it is refused");
+    //  An origin that has come to the end of its numbers (set directly).
+    s_state_set ("far", RB_WIRE_SEQ_MAX - 1);
+    CHECK_UINT (s_last ("far"), RB_WIRE_SEQ_MAX - 1);
+    s_batch_t batch;
+    rb_batch_result_t result;
+    s_refusals_t refusals;
+    s_batch_valid (&batch, "far", RB_WIRE_SEQ_MAX, 2);     //  the second would be all ones
+    CHECK_INT (s_apply ("far", &batch, &refusals, &result), RB_EINVALID);
+    s_batch_destroy (&batch);
+    s_batch_valid (&batch, "far", UINT64_MAX, 1);
+    CHECK_INT (s_apply ("far", &batch, &refusals, &result), RB_EINVALID);
+    s_batch_destroy (&batch);
+    s_batch_new (&batch, UINT64_MAX);                      //  even empty
+    CHECK_INT (s_apply ("far", &batch, &refusals, &result), RB_EINVALID);
+    s_batch_valid (&batch, "far", 0, 1);
+    CHECK_INT (s_apply ("far", &batch, &refusals, &result), RB_EINVALID);
+    s_batch_destroy (&batch);
+    //  Nothing of them was applied: no envelope, no dead letter, no seq.
+    CHECK_INT (refusals.count, 0);
+    CHECK_UINT (s_last ("far"), RB_WIRE_SEQ_MAX - 1);
+    CHECK_INT (s_list ("far", 0).count, 0);
+
+    rb_test_section ("the highest seq an envelope may have is applied, and listed");
+    s_batch_valid (&batch, "far", RB_WIRE_SEQ_MAX, 1);
+    CHECK_INT (s_apply ("far", &batch, &refusals, &result), RB_OK);
+    CHECK_UINT (result.accepted, 1);
+    CHECK_UINT (result.committed, RB_WIRE_SEQ_MAX);
+    s_batch_destroy (&batch);
+    CHECK_UINT (s_last ("far"), RB_WIRE_SEQ_MAX);
+    s_listed_t listed = s_list ("far", 0);
+    CHECK_INT (listed.count, 1);
+    CHECK_UINT (listed.seq [0], RB_WIRE_SEQ_MAX);
+    CHECK_INT (s_list ("far", RB_WIRE_SEQ_MAX - 1).count, 1);
+    CHECK_INT (s_list ("far", RB_WIRE_SEQ_MAX).count, 0);
+    //  It is the last: whatever comes after is refused, and changes nothing.
+    s_batch_valid (&batch, "far", UINT64_MAX, 1);
+    CHECK_INT (s_apply ("far", &batch, &refusals, &result), RB_EINVALID);
+    s_batch_destroy (&batch);
+    CHECK_UINT (s_last ("far"), RB_WIRE_SEQ_MAX);
+    CHECK_INT (s_list ("far", 0).count, 1);
+
+    rb_test_section ("an envelope that says its seq is all ones is refused by name");
+    s_state_set ("far", 3);
+    rb_test_envelope_t env;
+    rb_test_envelope (&env, "far", SELF, UINT64_MAX, 1);
+    s_batch_new (&batch, 4);
+    s_batch_add (&batch, &env.msg);
+    CHECK_INT (s_apply ("far", &batch, &refusals, &result), RB_OK);
+    CHECK_UINT (result.refused, 1);
+    CHECK_INT (refusals.count, 1);
+    CHECK_UINT (refusals.seq [0], 4);
+    CHECK_REFUSAL (&refusals.why [0], RB_EINVALID, "envelopes[0].origin_seq");
+    CHECK (s_dead_letter ("far", 4, "envelopes[0].origin_seq", &batch.items [0]));
+    s_batch_destroy (&batch);
+    CHECK_UINT (s_last ("far"), 4);
+}
+
+static void
+s_test_legacy (void)
+{
+    rb_test_section ("a store of an earlier version: the last seq is read from instate");
+    //  old-a received 1-7 and old-b 1-3 under an earlier version.
+    s_legacy_origin ("old-a", 7);
+    s_legacy_origin ("old-b", 3);
+    CHECK_UINT (s_last ("old-a"), 7);
+    CHECK_UINT (s_last ("old-b"), 3);
+    CHECK_STORED ("old-a", OLD, 7);
+    //  Their envelopes list as before.
+    CHECK_INT (s_list ("old-a", 0).count, 7);
+    CHECK_INT (s_list ("old-b", 2).count, 1);
+
+    rb_test_section ("it carries on from there: nothing applied twice, nothing skipped");
+    s_batch_t batch;
+    rb_batch_result_t result;
+    s_batch_valid (&batch, "old-a", 5, 5);                 //  5-7 again, 8 and 9 new
+    CHECK_INT (s_apply ("old-a", &batch, NULL, &result), RB_OK);
+    CHECK_UINT (result.duplicates, 3);
+    CHECK_UINT (result.accepted, 2);
+    CHECK_UINT (result.committed, 9);
+    CHECK (!result.gap);
+    s_batch_destroy (&batch);
+    s_listed_t listed = s_list ("old-a", 0);
+    CHECK_INT (listed.count, 9);
+    for (int i = 0; i < 9; i++)
+        CHECK_UINT (listed.seq [i], i + 1);
+
+    rb_test_section ("the commit that writes the last seq moves it: new key only");
+    CHECK_STORED ("old-a", NEW, 9);
+    //  An origin not written to yet stays where it was.
+    CHECK_STORED ("old-b", OLD, 3);
+    //  A gap writes no last seq, so moves nothing either.
+    s_batch_valid (&batch, "old-b", 6, 1);
+    CHECK_INT (s_apply ("old-b", &batch, NULL, &result), RB_OK);
+    CHECK (result.gap);
+    s_batch_destroy (&batch);
+    CHECK_STORED ("old-b", OLD, 3);
+
+    rb_test_section ("a transaction that fails leaves old and new as they were");
+    s_batch_valid (&batch, "old-b", 4, 2);
+    rb_txn_t *txn;
+    CHECK_INT (rb_txn_begin (s_store, true, &txn), RB_OK);
+    CHECK_INT (rb_inbox_apply (s_inbox, txn, "old-b", &batch.msg, NULL, NULL, &result), RB_OK);
+    CHECK_UINT (result.committed, 5);
+    uint64_t last;
+    CHECK_INT (rb_inbox_last (s_inbox, txn, "old-b", &last), RB_OK);
+    CHECK_UINT (last, 5);
+    rb_txn_destroy (&txn);
+    CHECK_UINT (s_last ("old-b"), 3);
+    CHECK_STORED ("old-b", OLD, 3);
+    CHECK_INT (s_list ("old-b", 0).count, 3);
+    //  The same batch, committed, moves it.
+    CHECK_INT (s_apply ("old-b", &batch, NULL, &result), RB_OK);
+    CHECK_UINT (result.accepted, 2);
+    s_batch_destroy (&batch);
+    CHECK_STORED ("old-b", NEW, 5);
+    CHECK_INT (s_list ("old-b", 0).count, 5);
+}
+
 int
 main (void)
 {
@@ -536,6 +774,9 @@ main (void)
     s_test_refused ();
     s_test_handler ();
     s_test_list ();
+    s_test_state_key ();
+    s_test_last_seq ();
+    s_test_legacy ();
     rb_inbox_destroy (&s_inbox);
     CHECK (s_inbox == NULL);
     rb_inbox_destroy (&s_inbox);        //  idempotent
@@ -550,6 +791,18 @@ main (void)
     CHECK_UINT (result.duplicates, 1);
     CHECK_UINT (result.accepted, 1);
     s_batch_destroy (&batch);
+    CHECK_UINT (s_last ("far"), 4);
+    CHECK_UINT (s_last ("old-a"), 9);
+    CHECK_UINT (s_last ("old-b"), 5);
+    s_batch_valid (&batch, "old-a", 9, 2);
+    CHECK_INT (s_apply ("old-a", &batch, NULL, &result), RB_OK);
+    CHECK_UINT (result.duplicates, 1);
+    CHECK_UINT (result.accepted, 1);
+    s_batch_destroy (&batch);
+    CHECK_STORED ("old-a", NEW, 10);
+    CHECK_STORED ("old-b", NEW, 5);
+    //  Every origin, every envelope, no last seq among them.
+    CHECK_INT (s_list ("", 0).count, 1 + 2 + 1 + 10 + 5 + 16);
     rb_inbox_destroy (&s_inbox);
     rb_store_destroy (&s_store);
     return rb_test_end ();
