@@ -193,11 +193,12 @@ s_submit_one (rb_node_t *self, rb_txn_t *txn, const Regiebus__Submission *s, siz
         e.recorded_at_ms = now;
         e.causation_id = s->causation_id;
         e.payload = s->payload;
-        rc = rb_outbox_append (self->outbox, txn, s->destination, &e);
+        rc = rb_outbox_append (self->outbox, txn, s->destination, &e, r);
+        if (rc)
+            return rc;
         idem->seq = e.origin_seq;
-        if (!rc)
-            rc = rb_txn_put (txn, self->idem, rb_val_str (s->idempotency_key),
-                             (rb_val_t) { idem, sizeof *idem });
+        rc = rb_txn_put (txn, self->idem, rb_val_str (s->idempotency_key),
+                         (rb_val_t) { idem, sizeof *idem });
         if (rc)
             return rb_refuse (r, rc, "", "%s", rb_store_errmsg (self->store));
     }

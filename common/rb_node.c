@@ -585,9 +585,9 @@ rb_node_emit (rb_node_t *self, rb_txn_t *txn, const rb_emit_t *emit, uint8_t *ev
     }
     e.payload.data = (uint8_t *) emit->payload;
     e.payload.len = emit->payload_size;
-    rb_err_t rc = rb_outbox_append (self->outbox, txn, emit->destination, &e);
+    rb_err_t rc = rb_outbox_append (self->outbox, txn, emit->destination, &e, r);
     if (rc)
-        return rb_refuse (r, rc, "", "%s", rb_store_errmsg (self->store));
+        return rc;
     //  Taken by the link only after the group commit holds; a child
     //  transaction that fails puts the previous value back.
     if (e.origin_seq > self->assigned [index])

@@ -8,8 +8,16 @@
  *  queue lives in memory: links read batches straight from the map, which
  *  is what keeps memory flat while a peer is down for hours.
  *
- *  Tables: "outbox" (peer NUL seq(be64) -> packed Envelope) and
- *  "outstate" (peer -> assigned(be64) acked(be64)).
+ *  Table: "outbox" (peer NUL seq(be64) -> packed Envelope, and under seq
+ *  0xff x 8, which no envelope has, the peer's assigned(be64) acked(be64)).
+ *  The numbers sort after the peer's queue, on the leaf page its next
+ *  envelopes are put on, so a commit that queues or trims writes no page
+ *  for them alone. Earlier versions kept them in a table of their own,
+ *  "outstate" (peer -> assigned acked): they are read there while the
+ *  peer has none in "outbox", and the commit that next writes them puts
+ *  them in "outbox" and deletes them from "outstate", so a store moves
+ *  over by itself and never holds both. "outstate" is opened for that
+ *  and nothing else.
  */
 #ifndef RB_OUTBOX_H
 #define RB_OUTBOX_H
@@ -34,9 +42,12 @@ void rb_outbox_destroy (rb_outbox_t **self_p);
 rb_err_t rb_outbox_state (rb_outbox_t *self, rb_txn_t *txn, const char *peer,
                           rb_outstate_t *state);
 
-//  Give envelope the next origin_seq for peer, pack and store it.
+//  Give envelope the next origin_seq for peer, pack and store it. On
+//  failure why says what went wrong: RB_EPRECONDITION on origin_seq when
+//  the stream has given out RB_WIRE_SEQ_MAX already (nothing written), or
+//  a storage error.
 rb_err_t rb_outbox_append (rb_outbox_t *self, rb_txn_t *txn, const char *peer,
-                           Regiebus__Envelope *envelope);
+                           Regiebus__Envelope *envelope, rb_refusal_t *why);
 
 //  Build a Batch of the envelopes after seq `after`: at most max_count of
 //  them and about max_bytes. Returns NULL when there is nothing to send or

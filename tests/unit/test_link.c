@@ -159,11 +159,12 @@ static void
 s_append (int count)
 {
     rb_txn_t *txn;
+    rb_refusal_t why;
     CHECK_INT (rb_txn_begin (s_store, true, &txn), RB_OK);
     for (int i = 0; i < count; i++) {
         rb_test_envelope_t env;
         rb_test_envelope (&env, "school-a", "mun-a", 0, 1700000000000 + i);
-        CHECK_INT (rb_outbox_append (s_outbox, txn, "mun-a", &env.msg), RB_OK);
+        CHECK_INT (rb_outbox_append (s_outbox, txn, "mun-a", &env.msg, &why), RB_OK);
     }
     CHECK_INT (rb_txn_commit (&txn), RB_OK);
 }
