@@ -4,13 +4,17 @@
 
 struct _rb_outbox_t {
     rb_store_t *store;      //  not owned
-    rb_table_t queue;       //  "outbox": peer NUL seq -> envelope; seq all ones: assigned, acked
+    rb_table_t queue;       //  "outbox": peer NUL seq -> envelope; seq 0: acked; seq all ones: assigned
     rb_table_t legacy;      //  "outstate": peer -> assigned, acked, as earlier versions kept it; read and emptied only
 };
 
-//  A peer's numbers are kept under the seq no envelope has: after its
-//  queue, on the leaf page its next envelopes go to.
-#define S_STATE_SEQ UINT64_MAX
+//  A peer's two numbers are kept under the two seqs no envelope has, each
+//  where the commits that change it write anyway: what was acknowledged
+//  before the queue (seq 0), on the leaf page the trims delete from; what
+//  was given out after it (all ones), on the leaf its next envelopes go
+//  to. Absent, a number is 0.
+#define S_ACKED_SEQ 0
+#define S_ASSIGNED_SEQ UINT64_MAX
 
 //  Keys are the peer name, a NUL, and the sequence number big-endian, so a
 //  peer's envelopes are contiguous and in order, its numbers last.
@@ -53,27 +57,61 @@ rb_outbox_destroy (rb_outbox_t **self_p)
     }
 }
 
-//  The peer's numbers, from their key in "outbox" or else from where an
+//  One of the peer's numbers under its key in "outbox"; *found says it
+//  was there.
+static rb_err_t
+s_number_get (rb_outbox_t *self, rb_txn_t *txn, const char *peer, uint64_t seq, uint64_t *value,
+              bool *found)
+{
+    s_key_t key = s_key (peer, seq);
+    rb_val_t stored;
+    *value = 0;
+    rb_err_t rc = rb_txn_get (txn, self->queue, (rb_val_t) { key.bytes, key.size }, &stored);
+    *found = rc == RB_OK;
+    if (rc)
+        return rc == RB_ENOTFOUND? RB_OK: rc;
+    if (stored.size != 8)
+        return RB_ESTORE;
+    *value = rb_u64_get (stored.data);
+    return RB_OK;
+}
+
+static rb_err_t
+s_number_put (rb_outbox_t *self, rb_txn_t *txn, const char *peer, uint64_t seq, uint64_t value)
+{
+    s_key_t key = s_key (peer, seq);
+    uint8_t bytes [8];
+    rb_u64_put (bytes, value);
+    return rb_txn_put (txn, self->queue, (rb_val_t) { key.bytes, key.size }, (rb_val_t) { bytes, 8 });
+}
+
+//  The peer's numbers, from their keys in "outbox" or else from where an
 //  earlier version kept them (*legacy says so: the next write moves them).
 static rb_err_t
 s_state_get (rb_outbox_t *self, rb_txn_t *txn, const char *peer, rb_outstate_t *state, bool *legacy)
 {
-    s_key_t key = s_key (peer, S_STATE_SEQ);
-    rb_val_t value;
     memset (state, 0, sizeof *state);
-    rb_err_t rc = rb_txn_get (txn, self->queue, (rb_val_t) { key.bytes, key.size }, &value);
-    *legacy = rc == RB_ENOTFOUND;
-    if (*legacy)
+    *legacy = false;
+    bool has_assigned = false, has_acked = false;
+    rb_err_t rc = s_number_get (self, txn, peer, S_ASSIGNED_SEQ, &state->assigned, &has_assigned);
+    if (!rc)
+        rc = s_number_get (self, txn, peer, S_ACKED_SEQ, &state->acked, &has_acked);
+    if (!rc && !has_assigned && !has_acked) {
+        rb_val_t value;
         rc = rb_txn_get (txn, self->legacy, rb_val_str (peer), &value);
-    if (rc == RB_ENOTFOUND)
-        *legacy = false;
-    if (rc)
-        return rc == RB_ENOTFOUND? RB_OK: rc;
-    if (value.size != 16 || rb_u64_get (value.data) > RB_WIRE_SEQ_MAX)
-        return RB_ESTORE;
-    state->assigned = rb_u64_get (value.data);
-    state->acked = rb_u64_get ((const uint8_t *) value.data + 8);
-    return RB_OK;
+        if (rc == RB_ENOTFOUND)
+            return RB_OK;
+        if (!rc && value.size != 16)
+            rc = RB_ESTORE;
+        if (!rc) {
+            state->assigned = rb_u64_get (value.data);
+            state->acked = rb_u64_get ((const uint8_t *) value.data + 8);
+            *legacy = true;
+        }
+    }
+    if (!rc && (state->assigned > RB_WIRE_SEQ_MAX || state->acked > state->assigned))
+        rc = RB_ESTORE;
+    return rc;
 }
 
 rb_err_t
@@ -83,17 +121,18 @@ rb_outbox_state (rb_outbox_t *self, rb_txn_t *txn, const char *peer, rb_outstate
     return s_state_get (self, txn, peer, state, &legacy);
 }
 
-//  Write the peer's numbers under their key, and drop the copy an earlier
-//  version kept in the same transaction: never both at once.
+//  Write one of the peer's numbers (seq says which). A peer still in
+//  "outstate" gets both keys and leaves it in the same transaction: never
+//  both places at once.
 static rb_err_t
 s_state_put (rb_outbox_t *self, rb_txn_t *txn, const char *peer, const rb_outstate_t *state,
-             bool legacy)
+             uint64_t seq, bool legacy)
 {
-    s_key_t key = s_key (peer, S_STATE_SEQ);
-    uint8_t bytes [16];
-    rb_u64_put (bytes, state->assigned);
-    rb_u64_put (bytes + 8, state->acked);
-    rb_err_t rc = rb_txn_put (txn, self->queue, (rb_val_t) { key.bytes, key.size }, (rb_val_t) { bytes, 16 });
+    rb_err_t rc = RB_OK;
+    if (seq == S_ASSIGNED_SEQ || legacy)
+        rc = s_number_put (self, txn, peer, S_ASSIGNED_SEQ, state->assigned);
+    if (!rc && (seq == S_ACKED_SEQ || legacy))
+        rc = s_number_put (self, txn, peer, S_ACKED_SEQ, state->acked);
     if (!rc && legacy)
         rc = rb_txn_del (txn, self->legacy, rb_val_str (peer));
     return rc;
@@ -130,7 +169,7 @@ rb_outbox_append (rb_outbox_t *self, rb_txn_t *txn, const char *peer, Regiebus__
         rc = s_put_envelope (self, txn, peer, envelope);
     }
     if (!rc)
-        rc = s_state_put (self, txn, peer, &state, legacy);
+        rc = s_state_put (self, txn, peer, &state, S_ASSIGNED_SEQ, legacy);
     if (rc)
         rb_refuse (why, rc, "", "%s", rc == RB_EINTERNAL? "out of memory": rb_store_errmsg (self->store));
     return rc;
@@ -148,10 +187,10 @@ static int
 s_collect (rb_val_t key, rb_val_t value, void *arg)
 {
     s_collect_t *c = arg;
-    //  Stop at a hole (there should be none), at the peer's numbers after
+    //  Stop at a hole (there should be none), at the peer's number after
     //  its queue, or when the batch is full.
     uint64_t seq = rb_u64_get ((const uint8_t *) key.data + c->prefix_len);
-    if (seq != c->next_seq || seq == S_STATE_SEQ
+    if (seq != c->next_seq || seq == S_ASSIGNED_SEQ || seq == S_ACKED_SEQ
     ||  c->count == c->max_count || (c->count && c->bytes + value.size > c->max_bytes))
         return 1;
     c->items [c->count].data = (uint8_t *) value.data;
@@ -168,6 +207,8 @@ rb_outbox_batch (rb_outbox_t *self, rb_txn_t *txn, const char *peer, uint64_t af
 {
     *count = 0;
     *err = RB_OK;
+    if (after >= RB_WIRE_SEQ_MAX)
+        return NULL;            //  no envelope comes after it
     s_collect_t c = { .max_count = max_count, .max_bytes = max_bytes, .next_seq = after + 1,
                       .prefix_len = strlen (peer) + 1 };
     c.items = calloc (max_count, sizeof *c.items);
@@ -213,7 +254,7 @@ rb_outbox_ack (rb_outbox_t *self, rb_txn_t *txn, const char *peer, uint64_t upto
         rc = rb_txn_del (txn, self->queue, (rb_val_t) { key.bytes, key.size });
     }
     state.acked = upto;
-    return rc? rc: s_state_put (self, txn, peer, &state, legacy);
+    return rc? rc: s_state_put (self, txn, peer, &state, S_ACKED_SEQ, legacy);
 }
 
 typedef struct {
@@ -231,7 +272,7 @@ s_each_visit (rb_val_t key, rb_val_t value, void *arg)
     if (key.size != each->prefix + 8)
         return 0;
     uint64_t seq = rb_u64_get ((const uint8_t *) key.data + each->prefix);
-    each->past = seq > each->upto || seq == S_STATE_SEQ;
+    each->past = seq > each->upto || seq == S_ASSIGNED_SEQ;
     return each->past? 1: (int) each->visit (seq, value, each->arg);
 }
 

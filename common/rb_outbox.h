@@ -8,16 +8,18 @@
  *  queue lives in memory: links read batches straight from the map, which
  *  is what keeps memory flat while a peer is down for hours.
  *
- *  Table: "outbox" (peer NUL seq(be64) -> packed Envelope, and under seq
- *  0xff x 8, which no envelope has, the peer's assigned(be64) acked(be64)).
- *  The numbers sort after the peer's queue, on the leaf page its next
- *  envelopes are put on, so a commit that queues or trims writes no page
- *  for them alone. Earlier versions kept them in a table of their own,
- *  "outstate" (peer -> assigned acked): they are read there while the
- *  peer has none in "outbox", and the commit that next writes them puts
- *  them in "outbox" and deletes them from "outstate", so a store moves
- *  over by itself and never holds both. "outstate" is opened for that
- *  and nothing else.
+ *  Table: "outbox" (peer NUL seq(be64) -> packed Envelope). The two
+ *  numbers sit in the same table under the two seqs no envelope has, each
+ *  on the leaf page the commits that change it write anyway: acked(be64)
+ *  under seq 0, before the queue, where trims delete; assigned(be64)
+ *  under seq 0xff x 8, after it, where new envelopes are put. So a commit
+ *  that queues or trims writes no page for them alone. Earlier versions
+ *  kept both in a table of their own, "outstate" (peer -> assigned
+ *  acked): they are read there while the peer has neither key in
+ *  "outbox", and the commit that next writes either puts both in
+ *  "outbox" and deletes them from "outstate", so a store moves over by
+ *  itself and never holds both. "outstate" is opened for that and
+ *  nothing else.
  */
 #ifndef RB_OUTBOX_H
 #define RB_OUTBOX_H

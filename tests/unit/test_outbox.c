@@ -4,9 +4,9 @@
  *  each peer; a batch is the contiguous run after a given seq, bounded by a
  *  count and a byte budget; an acknowledgement deletes what it covers and
  *  may not run ahead of what was ever assigned. A peer's two numbers live
- *  in the "outbox" table itself, under peer NUL 0xff x 8 after its queue;
- *  a store of an earlier version keeps them in "outstate", and carries on
- *  from there.
+ *  in the "outbox" table itself, acked under peer NUL 0 before its queue
+ *  and assigned under peer NUL 0xff x 8 after it; a store of an earlier
+ *  version keeps them in "outstate", and carries on from there.
  */
 #include "rb_test.h"
 #include "rb_outbox.h"
@@ -147,34 +147,48 @@ s_each (const char *peer, uint64_t after, uint64_t upto)
 #define OLD RB_TEST_STATE_OLD
 
 //  peer's numbers are assigned and acked, and are kept where says, and
-//  only there: NEW under their key in "outbox", OLD in "outstate", 0
-//  nowhere (both 0).
+//  only there: NEW under their keys in "outbox" (acked under seq 0,
+//  assigned under seq all ones; an absent one is 0), OLD in "outstate",
+//  0 nowhere (both 0).
 #define CHECK_STORED(peer, where, assigned, acked) \
     s_check_stored ((peer), (where), (assigned), (acked), __LINE__)
 
 static void
 s_check_stored (const char *peer, int where, uint64_t assigned, uint64_t acked, int line)
 {
-    uint8_t bytes [16] = { 0 };
-    int found = rb_test_state_where (s_store, "outbox", "outstate", peer, bytes, 16);
-    uint64_t got_assigned = rb_u64_get (bytes), got_acked = rb_u64_get (bytes + 8);
+    uint8_t key [RB_NAME_MAX + 9], old [16] = { 0 }, got_acked [8] = { 0 }, got_assigned [8] = { 0 };
+    int found = 0;
+    if (rb_test_raw_get (s_store, "outstate", rb_val_str (peer), old, 16))
+        found |= OLD;
+    bool has_acked = rb_test_raw_get (s_store, "outbox", rb_test_seq_key (key, peer, 0), got_acked, 8);
+    bool has_assigned = rb_test_raw_get (s_store, "outbox", rb_test_seq_key (key, peer, UINT64_MAX),
+                                         got_assigned, 8);
+    if (has_acked || has_assigned)
+        found |= NEW;
+    uint64_t a = (found & NEW)? rb_u64_get (got_assigned): rb_u64_get (old);
+    uint64_t k = (found & NEW)? rb_u64_get (got_acked): rb_u64_get (old + 8);
     rb_test_count ();
-    if (found != where || got_assigned != assigned || got_acked != acked)
+    if (found != where || a != assigned || k != acked)
         rb_test_fail (__FILE__, line, "%s's numbers are %llu, %llu in %s, expected %llu, %llu in %s", peer,
-                      (unsigned long long) got_assigned, (unsigned long long) got_acked,
-                      rb_test_state_where_name (found), (unsigned long long) assigned,
-                      (unsigned long long) acked, rb_test_state_where_name (where));
+                      (unsigned long long) a, (unsigned long long) k, rb_test_state_where_name (found),
+                      (unsigned long long) assigned, (unsigned long long) acked,
+                      rb_test_state_where_name (where));
 }
 
-//  Write peer's numbers under table's key for them, "outbox" or "outstate".
+//  Write peer's numbers where table keeps them: "outbox" (two keys) or
+//  "outstate" (one record, as earlier versions did).
 static void
 s_state_set (const char *table, const char *peer, uint64_t assigned, uint64_t acked)
 {
     uint8_t key [RB_NAME_MAX + 9], bytes [16];
     rb_u64_put (bytes, assigned);
     rb_u64_put (bytes + 8, acked);
-    rb_val_t where = streq (table, "outbox")? rb_test_seq_key (key, peer, UINT64_MAX): rb_val_str (peer);
-    rb_test_raw_put (s_store, table, where, (rb_val_t) { bytes, 16 });
+    if (streq (table, "outbox")) {
+        rb_test_raw_put (s_store, table, rb_test_seq_key (key, peer, UINT64_MAX), (rb_val_t) { bytes, 8 });
+        rb_test_raw_put (s_store, table, rb_test_seq_key (key, peer, 0), (rb_val_t) { bytes + 8, 8 });
+    }
+    else
+        rb_test_raw_put (s_store, table, rb_val_str (peer), (rb_val_t) { bytes, 16 });
 }
 
 //  A peer as an earlier version left it: envelopes acked+1 to assigned
@@ -340,11 +354,29 @@ s_test_many (void)
 static void
 s_test_state_key (void)
 {
-    rb_test_section ("a peer's numbers are kept in the outbox table, after its queue");
+    rb_test_section ("a peer's numbers are kept in the outbox table, around its queue");
     //  Nothing goes to the table of earlier versions.
     CHECK_STORED ("mun-a", NEW, 5, 4);
     CHECK_STORED ("portal", NEW, 1000, 999);
     CHECK_STORED ("nobody", 0, 0, 0);
+    //  Each commit writes only the number it changes: a peer never
+    //  acknowledged has no acked key, only what it was given.
+    uint8_t key [RB_NAME_MAX + 9], value [8];
+    CHECK_UINT (s_append ("fresh", 1000), 1);
+    CHECK (!rb_test_raw_get (s_store, "outbox", rb_test_seq_key (key, "fresh", 0), value, 8));
+    CHECK (rb_test_raw_get (s_store, "outbox", rb_test_seq_key (key, "fresh", UINT64_MAX), value, 8));
+    CHECK_UINT (rb_u64_get (value), 1);
+    CHECK_STORED ("fresh", NEW, 1, 0);
+    CHECK_INT (s_ack ("fresh", 1), RB_OK);
+    CHECK_STORED ("fresh", NEW, 1, 1);
+
+    rb_test_section ("numbers that contradict each other are a storage error");
+    s_state_set ("outbox", "bent", 3, 4);
+    rb_outstate_t state;
+    rb_txn_t *txn;
+    CHECK_INT (rb_txn_begin (s_store, false, &txn), RB_OK);
+    CHECK_INT (rb_outbox_state (s_outbox, txn, "bent", &state), RB_ESTORE);
+    rb_txn_destroy (&txn);
 
     rb_test_section ("nothing that reads the queue takes the numbers for an envelope");
     //  Walks that could run on past the last envelope stop before them.
