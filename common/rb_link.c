@@ -15,8 +15,9 @@
  *  trim costs a commit, so it rides along with the node's next commit
  *  for other work, and forces one of its own only when it has waited
  *  link/ack_stage_ms or half the window: a node busy with traffic thus
- *  never spends an fsync on acknowledgements alone. Losing an untrimmed
- *  Ack in a crash only means resending what the peer already has, which
+ *  never spends an fsync on acknowledgements alone; a node that stops
+ *  trims what is left in its last commit. Losing an untrimmed Ack in a
+ *  crash only means resending what the peer already has, which
  *  it recognises as duplicates.
  */
 #include "rb_link.h"

@@ -940,7 +940,7 @@ s_commit (rb_node_t *self, bool keep)
     //  a trim that waited too long is worth an fsync of its own.
     for (int i = 0; i < self->link_count; i++)
         if (rb_link_has_progress (self->links [i])
-        &&  (self->txn || rb_link_stage_due (self->links [i], now))
+        &&  (self->txn || self->stopping || rb_link_stage_due (self->links [i], now))
         &&  (rb_node_txn (self) || s_audit_delivered (self, self->links [i])
                                 || rb_link_stage (self->links [i], self->txn)))
             rb_log_error ("msg=\"cannot record acknowledgement\" peer=%s detail=\"%s\"",
@@ -1166,6 +1166,10 @@ rb_node_run (rb_node_t *self)
     //  zsys_interrupted: a program that kept CZMQ's handler (the unit tests)
     while (!self->terminated && !s_stop && !zsys_interrupted)
         s_turn (self, items, s_poll_items (self, items));
+    //  Acknowledgements that arrived since the last trim would otherwise
+    //  be forgotten, and the next start would send those envelopes again.
+    self->stopping = true;
+    s_commit (self, true);
     rb_log_info ("msg=\"node stopped\"");
     return 0;
 }

@@ -78,6 +78,7 @@ struct _rb_node_t {
     rb_counters_t counters;     //  since start
     int64_t clock_offset_pending; //  test clock offset to apply once committed, 0 none
     bool store_nudge;           //  a write hit MAP_FULL: commit something this turn
+    bool stopping;              //  the loop has ended: trim every acknowledged envelope now
     int64_t started_at_ms;      //  wall clock at start
     atomic_bool terminated;     //  stop after this turn; set from any thread
     rb_inbox_handler_fn *handler; //  the daemon's handler for inbound envelopes

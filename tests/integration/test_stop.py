@@ -15,7 +15,11 @@ node had set them up, and it hung or aborted. Checks:
   - with traffic both ways, SIGINT and then SIGTERM: exit 0 within 10 s;
   - SIGTERM as soon as the node's ZeroMQ threads exist (its handler is in
     place), before it binds and starts its actors, 10 times: exit 0
-    within 10 s each time.
+    within 10 s each time;
+  - a node stopped by SIGTERM keeps the acknowledgements it had not yet
+    trimmed its outbox for (link/ack_stage_ms set to a minute, so only
+    the stop can trim): started again with its peer down, its queue is
+    empty, and when the peer returns nothing is sent to it twice.
 """
 import os
 import signal
@@ -97,7 +101,35 @@ def early_stop(node, round_no):
     return running
 
 
+def check_stop_keeps_acks(env):
+    s = env.node("s", link__ack_stage_ms=60000)
+    r = env.node("r")
+    s.add_peer(r)
+    r.add_peer(s)
+    r.start()
+    s.start()
+    wait_until(lambda: peer(s.status(), "r").up, 20, "s's link to r up")
+    s.api.submit_pipelined(rbtest.batches_of(s.api, "r", 1000, 100), window=4)
+    rbtest.wait_delivered(s, r, 1000)
+    s.stop(timeout=STOP_WITHIN, sig=signal.SIGTERM)
+    r.stop(timeout=STOP_WITHIN, sig=signal.SIGTERM)
+    s.start()
+    p = peer(s.status(), "r")
+    check_eq((p.acked_seq, p.queue_depth), (1000, 0),
+             "s's acknowledged seq and queue for r after a SIGTERM and a start with r down")
+    r.start()
+    wait_until(lambda: peer(s.status(), "r").up and peer(r.status(), "s").up, 20, "s and r up again")
+    s.api.submit_pipelined(rbtest.batches_of(s.api, "r", 10, 10, start=1000), window=1)
+    rbtest.wait_delivered(s, r, 1010)
+    check_eq(peer(r.status(), "s").duplicates, 0, "envelopes r got from s twice")
+    for n in (s, r):
+        n.stop(timeout=STOP_WITHIN, sig=signal.SIGTERM)
+    log("SIGTERM kept 1,000 acknowledgements the outbox had not yet been trimmed for: "
+        "nothing was sent again")
+
+
 def main(env):
+    check_stop_keeps_acks(env)
     a, b = env.pair()
     b.start()
     a.start()
