@@ -157,9 +157,15 @@ rb_err_t
 rb_outbox_append (rb_outbox_t *self, rb_txn_t *txn, const char *peer, Regiebus__Envelope *envelope,
                   rb_refusal_t *why)
 {
-    rb_outstate_t state;
-    bool legacy;
-    rb_err_t rc = s_state_get (self, txn, peer, &state, &legacy);
+    //  Numbering needs only what was given out: a stream that has its key
+    //  is read with one lookup, which the fan-out to many holders feels.
+    rb_outstate_t state = { 0, 0 };
+    bool legacy = false, found = false;
+    rb_err_t rc = s_number_get (self, txn, peer, S_ASSIGNED_SEQ, &state.assigned, &found);
+    if (!rc && !found)
+        rc = s_state_get (self, txn, peer, &state, &legacy);
+    if (!rc && state.assigned > RB_WIRE_SEQ_MAX)
+        rc = RB_ESTORE;
     if (!rc && state.assigned == RB_WIRE_SEQ_MAX)
         return rb_refuse (why, RB_EPRECONDITION, "origin_seq",
                           "the stream to %s has given out every origin_seq up to %llu: none is left",
